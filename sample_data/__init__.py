@@ -1,0 +1,1 @@
+"""Sample business-licence data in the portal export format, and its generator."""

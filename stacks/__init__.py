@@ -1,0 +1,1 @@
+"""CDK stacks of the platform, their constructs and the stage configuration."""

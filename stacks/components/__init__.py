@@ -1,0 +1,1 @@
+"""Small constructs the stacks compose: one concern per module."""
