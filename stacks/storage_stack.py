@@ -1,0 +1,111 @@
+"""The primary region's stateful layer: the platform key and every data bucket.
+
+Deployed rarely and retained: the stateless pipeline and observability stacks can be replaced
+freely without touching a byte of data.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.components.lifecycle import expire_after_rule, infrequent_access_rule, versioned_data_rules
+from stacks.components.nag import acknowledge
+from stacks.components.platform_key import PlatformKey, PlatformKeyProps
+from stacks.components.secure_bucket import ReplicaTarget, SecureBucket, SecureBucketProps
+from stacks.config import StageConfig
+from stacks.removal import removal_policy
+
+RAW_PREFIX = "raw/business_licences/"
+
+
+class StorageStack(Stack):
+    """Platform key; raw, transformed, curated, query-results and access-log buckets; replication."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        replica_key: kms.IKey,
+        replicated_purposes: tuple[str, ...],
+        **kwargs,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        removal = removal_policy(config)
+        self.key = PlatformKey(
+            self,
+            "PlatformKey",
+            PlatformKeyProps(
+                alias=f"alias/{config.name_prefix}-{config.stage}-platform",
+                description=f"vancouver-dap {config.stage}: encrypts data, logs, queries and alerts",
+                removal_policy=removal,
+            ),
+        ).key
+
+        access_logs = SecureBucket(
+            self,
+            "AccessLogs",
+            SecureBucketProps(
+                bucket_name=config.bucket_name("access-logs"),
+                removal_policy=removal,
+                encryption_key=None,
+                access_logs_bucket=None,
+                versioned=False,
+                lifecycle_rules=[expire_after_rule("expire-access-logs", config.access_log_retention_days)],
+            ),
+        )
+        acknowledge(
+            access_logs.bucket,
+            "S1",
+            "This is the server-access-log target of the region; logging it into itself would log its own "
+            "log deliveries without end.",
+        )
+        self.access_logs_bucket = access_logs.bucket
+
+        def data_bucket(construct_id: str, purpose: str, extra_rules: list[s3.LifecycleRule]) -> s3.Bucket:
+            replica = None
+            if purpose in replicated_purposes:
+                replica = ReplicaTarget(
+                    bucket_name=config.bucket_name(purpose, replica=True),
+                    key=replica_key,
+                    region=config.backup_region,
+                )
+            return SecureBucket(
+                self,
+                construct_id,
+                SecureBucketProps(
+                    bucket_name=config.bucket_name(purpose),
+                    removal_policy=removal,
+                    encryption_key=self.key,
+                    access_logs_bucket=self.access_logs_bucket,
+                    access_logs_prefix=f"{purpose}/",
+                    lifecycle_rules=versioned_data_rules(config.noncurrent_version_retention_days)
+                    + extra_rules,
+                    replica=replica,
+                ),
+            ).bucket
+
+        self.raw_bucket = data_bucket(
+            "Raw", "raw", [infrequent_access_rule(config.raw_infrequent_access_after_days)]
+        )
+        self.transformed_bucket = data_bucket("Transformed", "transformed", [])
+        self.curated_bucket = data_bucket("Curated", "curated", [])
+        self.query_results_bucket = data_bucket(
+            "QueryResults",
+            "query-results",
+            [expire_after_rule("expire-query-results", config.query_results_retention_days)],
+        )
+
+        for name, bucket in (
+            ("RawBucketName", self.raw_bucket),
+            ("TransformedBucketName", self.transformed_bucket),
+            ("CuratedBucketName", self.curated_bucket),
+            ("QueryResultsBucketName", self.query_results_bucket),
+        ):
+            CfnOutput(self, name, value=bucket.bucket_name)
+        CfnOutput(self, "PlatformKeyArn", value=self.key.key_arn)
+        CfnOutput(self, "RawPrefix", value=RAW_PREFIX)

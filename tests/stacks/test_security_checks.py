@@ -1,0 +1,76 @@
+"""cdk-nag (AwsSolutions) and cfn-lint over every synthesized template: security checks are tests."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from cfnlint.api import ManualArgs, lint
+
+from tests.stacks.conftest import STACK_IDS
+
+# Every acknowledgment the app makes: (construct path pattern, rule id pattern). A new one must be
+# added here on purpose, with its reason reviewed like code.
+EXPECTED_ACKNOWLEDGMENTS = (
+    (r"/(Storage|Replica)/AccessLogs/Bucket", r"AwsSolutions::AwsSolutions-S1"),
+    (
+        r"/Storage/(Raw|Transformed|Curated)/ReplicationRole",
+        r"AwsSolutions::AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:s3:::vdap-\w+-(raw|transformed|curated)"
+        r"(-replica)?-\d{12}-ca-(central|west)-1/\*\]",
+    ),
+)
+
+
+def violations(synthesized) -> list[str]:
+    report = synthesized.validation_report or {"pluginReports": []}
+    return [
+        f"{v['ruleName']} at {[c['constructPath'] for c in v['violatingConstructs']]}"
+        for plugin in report["pluginReports"]
+        for v in plugin["violations"]
+    ]
+
+
+def test_cdk_nag_reports_no_unacknowledged_finding(synthesized):
+    assert synthesized.validation_report is not None, "cdk-nag did not run"
+    assert violations(synthesized) == []
+    assert synthesized.validation_error is None
+
+
+def test_cdk_nag_is_clean_when_dev_may_destroy(synthesize):
+    destroyable = synthesize("dev", allow_destroy=True)
+    assert violations(destroyable) == []
+
+
+def test_cdk_nag_catches_an_unhardened_bucket(tmp_path):
+    """The checks are live: an unacknowledged finding fails the synth."""
+    from aws_cdk import App, Stack, Validations
+    from aws_cdk import aws_s3 as s3
+    from cdk_nag import AwsSolutionsChecks
+
+    app = App(outdir=str(tmp_path))
+    s3.Bucket(Stack(app, "Probe"), "Unlogged")
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    rules = {v["ruleName"] for v in report["pluginReports"][0]["violations"]}
+    assert {"AwsSolutions-S1", "AwsSolutions-S10"} <= rules
+
+
+def test_every_acknowledgment_is_expected_narrow_and_explained(synthesized):
+    assert synthesized.acknowledgments, "expected the documented acknowledgments"
+    for path, rule, reason in synthesized.acknowledgments:
+        assert path.count("/") >= 2, f"{rule} acknowledged on a whole stack: {path}"
+        assert len(reason) >= 60, f"{rule} at {path}: the reason must convince a reviewer"
+        assert any(
+            re.fullmatch(path_pattern, path) and re.fullmatch(rule_pattern, rule)
+            for path_pattern, rule_pattern in EXPECTED_ACKNOWLEDGMENTS
+        ), f"unexpected acknowledgment {rule} at {path}"
+
+
+@pytest.mark.parametrize("stack", STACK_IDS)
+def test_cfn_lint_finds_nothing_in_the_templates_region(synthesized, stack):
+    region = synthesized.config.backup_region if stack == "Replica" else synthesized.config.primary_region
+    matches = lint(json.dumps(synthesized.templates[stack]), config=ManualArgs(regions=[region]))
+    assert [f"{m.rule.id} {m.message} ({m.path})" for m in matches] == []
