@@ -1,16 +1,20 @@
 """The stage configuration: one frozen, typed object per stage, read from ``cdk.json`` context.
 
 Every environment-specific value lives here and is validated when the app is built, so a bad value
-stops the synth with one line naming the setting (``stages.prod.account: ...``) instead of a deploy
-that fails half-way. Stacks receive a ``StageConfig`` and never read context themselves.
+stops the synth with one line naming the setting (``stages.prod.glue.max_workers: ...``) instead of a
+deploy that fails half-way. Stacks receive a ``StageConfig`` and never read context themselves.
+
+Each section is a frozen dataclass; a field's ``metadata`` holds its constraint, and one generic
+parser checks types, bounds, choices and patterns, so adding a setting is one line.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 ACCOUNT_ENV_VAR = "DAP_ACCOUNT_ID"
@@ -26,40 +30,125 @@ KNOWN_REGIONS = frozenset(
         "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
     }
 )  # fmt: skip
+# The values CloudWatch Logs accepts for a log group's retention.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+                      2557, 2922, 3288, 3653)  # fmt: skip
+DATA_CLASSIFICATIONS = ("public", "internal", "confidential")
 
 # Purposes of every bucket the platform names; the longest decides how long a prefix may be.
 BUCKET_PURPOSES = ("raw", "transformed", "curated", "query-results", "access-logs", "cloudtrail")
 REPLICA_SUFFIX = "-replica"
 
 _STAGE_RE = re.compile(r"^[a-z][a-z0-9]{1,9}$")
-_PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{0,10}[a-z0-9]$")
-_ACCOUNT_RE = re.compile(r"^\d{12}$")
-_EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
-_TAG_VALUE_RE = re.compile(r"^[\w .:/=+@-]{1,256}$")
-DATA_CLASSIFICATIONS = ("public", "internal", "confidential")
 
 
 class ConfigError(ValueError):
     """A setting is missing or invalid; the message names the setting and what is allowed."""
 
 
+def setting(
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    choices: tuple[Any, ...] | None = None,
+    pattern: str | None = None,
+    allowed: str | None = None,
+) -> Any:
+    """Declare a field's constraint; ``allowed`` is the human wording used in the error."""
+    return field(
+        metadata={
+            "minimum": minimum,
+            "maximum": maximum,
+            "choices": choices,
+            "pattern": pattern,
+            "allowed": allowed,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    noncurrent_version_retention_days: int = setting(minimum=1)
+    raw_infrequent_access_after_days: int = setting(minimum=30)  # S3 refuses IA before 30 days
+    query_results_retention_days: int = setting(minimum=1)
+    access_log_retention_days: int = setting(minimum=1)
+
+
+@dataclass(frozen=True)
+class DataBrewSettings:
+    max_capacity: int = setting(minimum=1, maximum=100)  # nodes
+    timeout_minutes: int = setting(minimum=1, maximum=2880)
+    max_retries: int = setting(minimum=0, maximum=5)
+
+
+@dataclass(frozen=True)
+class GlueSettings:
+    max_workers: int = setting(minimum=2, maximum=100)  # G.1X; auto scaling runs 2..max
+    flex: bool = setting()  # Flex execution: cheaper, may start later; fine for a daily batch
+    timeout_minutes: int = setting(minimum=1, maximum=2880)
+    max_retries: int = setting(minimum=0, maximum=10)
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    freshness_days: int = setting(minimum=1)
+    min_employees: int = setting(minimum=0)
+    fail_on_dataset_rule: bool = setting()
+
+
+@dataclass(frozen=True)
+class AthenaSettings:
+    bytes_scanned_cutoff_per_query: int = setting(minimum=10_000_000, allowed="a whole number >= 10000000")
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    enabled: bool = setting()
+    expression: str = setting(
+        pattern=r"^(cron\([^()]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$",
+        allowed="an EventBridge 'cron(...)' or 'rate(N unit)' expression",
+    )
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    raw_bucket_max_bytes: int = setting(minimum=1)
+    curated_bucket_max_bytes: int = setting(minimum=1)
+    pipeline_freshness_days: int = setting(minimum=1, maximum=7)  # CloudWatch evaluates <= 7 days
+    athena_daily_bytes_scanned: int = setting(minimum=1)
+    dq_failed_row_rate: float = setting(minimum=0.0, maximum=1.0)
+
+
 @dataclass(frozen=True)
 class StageConfig:
     """Everything that differs between stages. Field names are the keys under ``stages.<name>``."""
 
-    stage: str
-    account: str
-    primary_region: str
-    backup_region: str
-    name_prefix: str
-    alarm_email: str
-    owner: str
-    data_classification: str
-    noncurrent_version_retention_days: int
-    raw_infrequent_access_after_days: int
-    query_results_retention_days: int
-    access_log_retention_days: int
-    allow_destroy: bool
+    account: str = setting(pattern=r"^\d{12}$", allowed="a 12-digit AWS account id")
+    primary_region: str = setting(choices=tuple(sorted(KNOWN_REGIONS)))
+    backup_region: str = setting(choices=tuple(sorted(KNOWN_REGIONS)))
+    name_prefix: str = setting(
+        pattern=r"^[a-z][a-z0-9-]{0,10}[a-z0-9]$",
+        allowed="2-12 lowercase letters, digits or hyphens, starting with a letter, not ending in a hyphen "
+        "(it starts every bucket name)",
+    )
+    alarm_email: str = setting(
+        pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$",
+        allowed="an e-mail address",
+    )
+    owner: str = setting(
+        pattern=r"^[\w .:/=+@-]{1,256}$", allowed="a tag value (letters, digits, ' .:/=+@-_')"
+    )
+    data_classification: str = setting(choices=DATA_CLASSIFICATIONS)
+    allow_destroy: bool = setting()
+    log_retention_days: int = setting(choices=LOG_RETENTION_DAYS)
+    storage: StorageSettings = setting()
+    databrew: DataBrewSettings = setting()
+    glue: GlueSettings = setting()
+    quality: QualitySettings = setting()
+    athena: AthenaSettings = setting()
+    schedule: ScheduleSettings = setting()
+    alarms: AlarmSettings = setting()
+    stage: str = "dev"
 
     @property
     def tags(self) -> dict[str, str]:
@@ -71,123 +160,90 @@ class StageConfig:
             "data-classification": self.data_classification,
         }
 
+    @property
+    def resource_prefix(self) -> str:
+        """Starts the name of every named resource: ``vdap-dev``."""
+        return f"{self.name_prefix}-{self.stage}"
+
     def stack_name(self, role: str) -> str:
-        return f"{self.name_prefix}-{self.stage}-{role}"
+        return f"{self.resource_prefix}-{role}"
 
     def bucket_name(self, purpose: str, *, replica: bool = False) -> str:
         """Globally unique, predictable bucket names: prefix, stage, purpose, account, region."""
         region = self.backup_region if replica else self.primary_region
         suffix = REPLICA_SUFFIX if replica else ""
-        return f"{self.name_prefix}-{self.stage}-{purpose}{suffix}-{self.account}-{region}"
+        return f"{self.resource_prefix}-{purpose}{suffix}-{self.account}-{region}"
 
 
-def _setting(where: str, name: str) -> str:
-    return f"{where}.{name}"
+def _describe(meta: Mapping[str, Any], kind: type) -> str:
+    if meta["allowed"]:
+        return meta["allowed"]
+    if meta["choices"]:
+        return "one of " + ", ".join(map(str, meta["choices"]))
+    if kind is bool:
+        return "true or false"
+    noun = "a whole number" if kind is int else "a number"
+    bounds = [f">= {meta['minimum']}"] if meta["minimum"] is not None else []
+    bounds += [f"<= {meta['maximum']}"] if meta["maximum"] is not None else []
+    return " ".join([noun, " and ".join(bounds)]).strip()
 
 
-def _require_int(raw: Mapping[str, Any], where: str, name: str, minimum: int = 1) -> int:
-    value = raw[name]
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(
-            f"{_setting(where, name)}: {value!r} is not allowed; use a whole number >= {minimum}"
-        )
+def _check_value(value: Any, kind: type, meta: Mapping[str, Any], where: str) -> Any:
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    valid = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+    if valid and meta["choices"] is not None:
+        valid = value in meta["choices"]
+    if valid and meta["pattern"] is not None:
+        valid = re.fullmatch(meta["pattern"], value) is not None
+    if valid and meta["minimum"] is not None:
+        valid = value >= meta["minimum"]
+    if valid and meta["maximum"] is not None:
+        valid = value <= meta["maximum"]
+    if not valid:
+        raise ConfigError(f"{where}: {value!r} is not allowed; use {_describe(meta, kind)}")
     return value
 
 
-def _require_str(raw: Mapping[str, Any], where: str, name: str) -> str:
-    value = raw[name]
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{_setting(where, name)}: {value!r} is not allowed; use a non-empty string")
-    return value
-
-
-def _validate_keys(raw: Mapping[str, Any], where: str) -> None:
-    allowed = [f.name for f in fields(StageConfig) if f.name != "stage"]
-    unknown = sorted(set(raw) - set(allowed))
+def _parse_section(cls: type, raw: Any, where: str, preset: Mapping[str, Any] | None = None) -> Any:
+    """Build dataclass ``cls`` from ``raw``, naming the first unknown, missing or invalid setting."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: must be an object of settings")
+    preset = dict(preset or {})
+    hints = typing.get_type_hints(cls)
+    declared = [f for f in fields(cls) if f.name not in preset and f.metadata]
+    names = [f.name for f in declared]
+    unknown = sorted(set(raw) - set(names))
     if unknown:
-        raise ConfigError(f"{_setting(where, unknown[0])}: unknown setting; allowed: {', '.join(allowed)}")
-    missing = [name for name in allowed if name not in raw]
+        raise ConfigError(f"{where}.{unknown[0]}: unknown setting; allowed: {', '.join(names)}")
+    missing = [name for name in names if name not in raw]
     if missing:
-        raise ConfigError(f"{_setting(where, missing[0])}: missing; set it in cdk.json context")
+        raise ConfigError(f"{where}.{missing[0]}: missing; set it in cdk.json context")
+    values = dict(preset)
+    for f in declared:
+        kind = hints[f.name]
+        if hasattr(kind, "__dataclass_fields__"):
+            values[f.name] = _parse_section(kind, raw[f.name], f"{where}.{f.name}")
+        else:
+            values[f.name] = _check_value(raw[f.name], kind, f.metadata, f"{where}.{f.name}")
+    return cls(**values)
 
 
-def _parse_stage(stage: str, raw: Mapping[str, Any], account_override: str | None) -> StageConfig:
-    where = f"stages.{stage}"
-    _validate_keys(raw, where)
-
-    account = account_override if account_override is not None else raw["account"]
-    account_setting = "account" if account_override is not None else _setting(where, "account")
-    if not isinstance(account, str) or not _ACCOUNT_RE.match(account):
-        raise ConfigError(f"{account_setting}: {account!r} is not allowed; use a 12-digit AWS account id")
-
-    regions = {}
-    for name in ("primary_region", "backup_region"):
-        value = raw[name]
-        if value not in KNOWN_REGIONS:
-            raise ConfigError(
-                f"{_setting(where, name)}: {value!r} is not a known AWS region; "
-                f"allowed: {', '.join(sorted(KNOWN_REGIONS))}"
-            )
-        regions[name] = value
-    if regions["primary_region"] == regions["backup_region"]:
+def _check_stage(config: StageConfig, where: str) -> None:
+    """Rules that involve more than one setting."""
+    if config.primary_region == config.backup_region:
         raise ConfigError(
-            f"{_setting(where, 'backup_region')}: {regions['backup_region']!r} duplicates primary_region; "
+            f"{where}.backup_region: {config.backup_region!r} duplicates primary_region; "
             "the backup must be another region"
         )
-
-    prefix = raw["name_prefix"]
-    if not isinstance(prefix, str) or not _PREFIX_RE.match(prefix):
-        raise ConfigError(
-            f"{_setting(where, 'name_prefix')}: {prefix!r} is not allowed; use 2-12 lowercase letters, "
-            "digits or hyphens, starting with a letter, not ending in a hyphen (it starts every bucket name)"
-        )
-
-    email = raw["alarm_email"]
-    if not isinstance(email, str) or not _EMAIL_RE.match(email):
-        raise ConfigError(f"{_setting(where, 'alarm_email')}: {email!r} is not a valid e-mail address")
-
-    owner = _require_str(raw, where, "owner")
-    if not _TAG_VALUE_RE.match(owner):
-        raise ConfigError(f"{_setting(where, 'owner')}: {owner!r} is not a valid tag value")
-    classification = raw["data_classification"]
-    if classification not in DATA_CLASSIFICATIONS:
-        raise ConfigError(
-            f"{_setting(where, 'data_classification')}: {classification!r} is not allowed; "
-            f"allowed: {', '.join(DATA_CLASSIFICATIONS)}"
-        )
-
-    allow_destroy = raw["allow_destroy"]
-    if not isinstance(allow_destroy, bool):
-        raise ConfigError(
-            f"{_setting(where, 'allow_destroy')}: {allow_destroy!r} is not allowed; use true or false"
-        )
-    if allow_destroy and stage != "dev":
-        raise ConfigError(
-            f"{_setting(where, 'allow_destroy')}: only the dev stage may destroy data; set it to false"
-        )
-
-    config = StageConfig(
-        stage=stage,
-        account=account,
-        primary_region=regions["primary_region"],
-        backup_region=regions["backup_region"],
-        name_prefix=prefix,
-        alarm_email=email,
-        owner=owner,
-        data_classification=classification,
-        noncurrent_version_retention_days=_require_int(raw, where, "noncurrent_version_retention_days"),
-        raw_infrequent_access_after_days=_require_int(raw, where, "raw_infrequent_access_after_days", 30),
-        query_results_retention_days=_require_int(raw, where, "query_results_retention_days"),
-        access_log_retention_days=_require_int(raw, where, "access_log_retention_days"),
-        allow_destroy=allow_destroy,
-    )
+    if config.allow_destroy and config.stage != "dev":
+        raise ConfigError(f"{where}.allow_destroy: only the dev stage may destroy data; set it to false")
     longest = max((config.bucket_name(p, replica=r) for p in BUCKET_PURPOSES for r in (False, True)), key=len)
     if len(longest) > 63:
         raise ConfigError(
-            f"{_setting(where, 'name_prefix')}: {prefix!r} is too long; bucket {longest!r} would exceed "
+            f"{where}.name_prefix: {config.name_prefix!r} is too long; bucket {longest!r} would exceed "
             "S3's 63 characters"
         )
-    return config
 
 
 def load_config(context: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> StageConfig:
@@ -204,8 +260,13 @@ def load_config(context: Mapping[str, Any], environ: Mapping[str, str] | None = 
         raise ConfigError(f"stage: {stage!r} is not a configured stage; allowed: {', '.join(sorted(stages))}")
     if not _STAGE_RE.match(stage):
         raise ConfigError(f"stage: {stage!r} is not allowed; use 2-10 lowercase letters or digits")
+    where = f"stages.{stage}"
     raw = stages[stage]
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"stages.{stage}: must be an object of settings")
-    account_override = context.get("account") or environ.get(ACCOUNT_ENV_VAR) or None
-    return _parse_stage(stage, raw, account_override)
+    override = context.get("account") or environ.get(ACCOUNT_ENV_VAR)
+    if override and isinstance(raw, Mapping):
+        account_meta = next(f.metadata for f in fields(StageConfig) if f.name == "account")
+        _check_value(override, str, account_meta, "account")
+        raw = {**raw, "account": override}
+    config = _parse_section(StageConfig, raw, where, preset={"stage": stage})
+    _check_stage(config, where)
+    return config

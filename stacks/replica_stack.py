@@ -29,7 +29,7 @@ class ReplicaStack(Stack):
             self,
             "ReplicaKey",
             PlatformKeyProps(
-                alias=f"alias/{config.name_prefix}-{config.stage}-replica",
+                alias=f"alias/{config.resource_prefix}-replica",
                 description=f"vancouver-dap {config.stage}: encrypts the replicas in {config.backup_region}",
                 removal_policy=removal,
             ),
@@ -43,7 +43,9 @@ class ReplicaStack(Stack):
                 encryption_key=None,
                 access_logs_bucket=None,
                 versioned=False,
-                lifecycle_rules=[expire_after_rule("expire-access-logs", config.access_log_retention_days)],
+                lifecycle_rules=[
+                    expire_after_rule("expire-access-logs", config.storage.access_log_retention_days)
+                ],
             ),
         )
         acknowledge(
@@ -63,7 +65,7 @@ class ReplicaStack(Stack):
                     encryption_key=self.key,
                     access_logs_bucket=self.access_logs_bucket,
                     access_logs_prefix=f"{purpose}-replica/",
-                    lifecycle_rules=versioned_data_rules(config.noncurrent_version_retention_days),
+                    lifecycle_rules=versioned_data_rules(config.storage.noncurrent_version_retention_days),
                 ),
             ).bucket
             for purpose in REPLICATED_PURPOSES

@@ -40,7 +40,7 @@ class StorageStack(Stack):
             self,
             "PlatformKey",
             PlatformKeyProps(
-                alias=f"alias/{config.name_prefix}-{config.stage}-platform",
+                alias=f"alias/{config.resource_prefix}-platform",
                 description=f"vancouver-dap {config.stage}: encrypts data, logs, queries and alerts",
                 removal_policy=removal,
             ),
@@ -55,7 +55,9 @@ class StorageStack(Stack):
                 encryption_key=None,
                 access_logs_bucket=None,
                 versioned=False,
-                lifecycle_rules=[expire_after_rule("expire-access-logs", config.access_log_retention_days)],
+                lifecycle_rules=[
+                    expire_after_rule("expire-access-logs", config.storage.access_log_retention_days)
+                ],
             ),
         )
         acknowledge(
@@ -83,21 +85,21 @@ class StorageStack(Stack):
                     encryption_key=self.key,
                     access_logs_bucket=self.access_logs_bucket,
                     access_logs_prefix=f"{purpose}/",
-                    lifecycle_rules=versioned_data_rules(config.noncurrent_version_retention_days)
+                    lifecycle_rules=versioned_data_rules(config.storage.noncurrent_version_retention_days)
                     + extra_rules,
                     replica=replica,
                 ),
             ).bucket
 
         self.raw_bucket = data_bucket(
-            "Raw", "raw", [infrequent_access_rule(config.raw_infrequent_access_after_days)]
+            "Raw", "raw", [infrequent_access_rule(config.storage.raw_infrequent_access_after_days)]
         )
         self.transformed_bucket = data_bucket("Transformed", "transformed", [])
         self.curated_bucket = data_bucket("Curated", "curated", [])
         self.query_results_bucket = data_bucket(
             "QueryResults",
             "query-results",
-            [expire_after_rule("expire-query-results", config.query_results_retention_days)],
+            [expire_after_rule("expire-query-results", config.storage.query_results_retention_days)],
         )
 
         for name, bucket in (

@@ -121,7 +121,7 @@ def test_access_log_buckets_use_sse_s3(synthesized):
         encryption = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
         assert encryption["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
         rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
-        assert [r.get("ExpirationInDays") for r in rules] == [config.access_log_retention_days]
+        assert [r.get("ExpirationInDays") for r in rules] == [config.storage.access_log_retention_days]
 
 
 def lifecycle(synthesized, stack: str, name: str) -> list[dict[str, Any]]:
@@ -129,7 +129,7 @@ def lifecycle(synthesized, stack: str, name: str) -> list[dict[str, Any]]:
 
 
 def test_data_buckets_abort_uploads_and_expire_noncurrent_versions(synthesized):
-    days = synthesized.config.noncurrent_version_retention_days
+    days = synthesized.config.storage.noncurrent_version_retention_days
     for stack, purpose, name in data_buckets(synthesized):
         rules = lifecycle(synthesized, stack, name)
         assert all(r["Status"] == "Enabled" for r in rules)
@@ -142,12 +142,13 @@ def test_data_buckets_abort_uploads_and_expire_noncurrent_versions(synthesized):
 def test_raw_moves_to_infrequent_access_and_query_results_expire(synthesized):
     config = synthesized.config
     raw = lifecycle(synthesized, "Storage", config.bucket_name("raw"))
-    assert {"StorageClass": "STANDARD_IA", "TransitionInDays": config.raw_infrequent_access_after_days} in [
-        t for r in raw for t in r.get("Transitions", [])
-    ]
+    assert {
+        "StorageClass": "STANDARD_IA",
+        "TransitionInDays": config.storage.raw_infrequent_access_after_days,
+    } in [t for r in raw for t in r.get("Transitions", [])]
     results = lifecycle(synthesized, "Storage", config.bucket_name("query-results"))
     assert [r["ExpirationInDays"] for r in results if "ExpirationInDays" in r] == [
-        config.query_results_retention_days
+        config.storage.query_results_retention_days
     ]
     for purpose in ("transformed", "curated"):
         rules = lifecycle(synthesized, "Storage", config.bucket_name(purpose))
