@@ -1,0 +1,147 @@
+"""Glue 5.0 job ``quality_check``: route the cleaned licences to passed / failed and write a report.
+
+Thin entry point: arguments, read, write. The rules and checks live in ``licence_etl`` (shipped with
+``--extra-py-files``). ``run()`` is what a local runner calls in-process with its own session.
+
+Arguments (``--name value``; Glue's own arguments are ignored):
+  --input_path            cleaned Parquet root (partitioned by file_year)                 required
+  --passed_path           output root for passing rows (Parquet, partitioned by file_year) required
+  --failed_path           output root for failing rows, plus ``failed_rules``             required
+  --report_path           JSON report, local path or s3://bucket/key                       required
+  --freshness_days        max age of extract_date in days                                  30
+  --fail_on_dataset_rule  true/false: fail the job (after writing) if a dataset rule fails true
+  --run_time              ISO timestamp the run is evaluated at                            now (UTC)
+  --metrics_pipeline      if set, publish CloudWatch metrics with Pipeline=<value>         unset
+
+Zero rows: a missing input folder, or one without data files (a header-only CSV upstream), reads as
+an empty frame with the cleaned schema. The job writes empty outputs and a report with zero counts;
+``row_count_positive`` then fails, so with ``--fail_on_dataset_rule true`` the job exits non-zero
+after writing the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from typing import Any
+
+from licence_etl import io, quality, schema
+from licence_etl import rules as R
+from licence_etl.jobargs import optional_text, parse_bool, parse_known, parse_run_time
+
+
+class DatasetRuleFailure(RuntimeError):
+    """A dataset rule failed; raised after the outputs and the report were written."""
+
+    def __init__(self, report: dict[str, Any]):
+        failed = [o["name"] for o in report["dataset_rules"] if not o["passed"]]
+        super().__init__(f"dataset rules failed: {', '.join(failed)} (report: {report.get('report_path')})")
+        self.report = report
+
+
+def configure(spark) -> None:
+    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+
+
+def run(
+    spark,
+    input_path: str,
+    passed_path: str,
+    failed_path: str,
+    report_path: str,
+    *,
+    freshness_days: int = R.DEFAULT_FRESHNESS_DAYS,
+    fail_on_dataset_rule: bool = True,
+    run_time: datetime | None = None,
+    metrics_pipeline: str | None = None,
+) -> dict[str, Any]:
+    """Run the gate; returns the report. Raises ``DatasetRuleFailure`` (after writing) when asked."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    configure(spark)
+    run_time = run_time or parse_run_time(None)
+    part = schema.PARTITION_COLUMN
+    cleaned = io.read_parquet_or_empty(spark, input_path, schema.cleaned_ddl()).select(*schema.CLEANED_NAMES)
+
+    annotated = quality.annotate(cleaned).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        counts = quality.row_rule_counts(annotated)
+        n = F.size(F.col(quality.FAILED_RULES))
+        per_part = {
+            str(r[part]): {"passed": int(r["passed"]), "failed": int(r["failed"])}
+            for r in annotated.groupBy(part)
+            .agg(
+                F.sum(F.when(n == 0, 1).otherwise(0)).alias("passed"),
+                F.sum(F.when(n > 0, 1).otherwise(0)).alias("failed"),
+            )
+            .collect()
+        }
+        outcomes = quality.evaluate_dataset_rules(cleaned, run_time, freshness_days)
+
+        passed, failed = quality.split_annotated(annotated)
+        # Partitions this run covers but writes no rows to are cleared (see io.write_partitioned).
+        io.write_partitioned(
+            passed, passed_path, part, clear=[p for p, c in per_part.items() if not c["passed"]]
+        )
+        io.write_partitioned(
+            failed, failed_path, part, clear=[p for p, c in per_part.items() if not c["failed"]]
+        )
+    finally:
+        annotated.unpersist()
+
+    report = quality.build_report(
+        counts,
+        outcomes,
+        run_time,
+        freshness_days=freshness_days,
+        input_path=input_path,
+        passed_path=passed_path,
+        failed_path=failed_path,
+        by_partition=per_part,
+    )
+    report["report_path"] = report_path
+    report["metrics_pipeline"] = metrics_pipeline
+    io.write_json(report, report_path)
+    if metrics_pipeline:
+        io.publish_metrics(metrics_pipeline, counts["rows_in"], counts["passed"], counts["failed"])
+    if fail_on_dataset_rule and not report["dataset_rules_passed"]:
+        raise DatasetRuleFailure(report)
+    return report
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="quality_check", description=__doc__.splitlines()[0])
+    p.add_argument("--input_path", required=True)
+    p.add_argument("--passed_path", required=True)
+    p.add_argument("--failed_path", required=True)
+    p.add_argument("--report_path", required=True)
+    p.add_argument("--freshness_days", type=int, default=R.DEFAULT_FRESHNESS_DAYS)
+    p.add_argument("--fail_on_dataset_rule", type=parse_bool, default=True)
+    p.add_argument("--run_time", default=None)
+    p.add_argument("--metrics_pipeline", default=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_known(build_parser(), sys.argv[1:] if argv is None else argv)
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.getOrCreate()
+    return run(
+        spark,
+        args.input_path,
+        args.passed_path,
+        args.failed_path,
+        args.report_path,
+        freshness_days=args.freshness_days,
+        fail_on_dataset_rule=args.fail_on_dataset_rule,
+        run_time=parse_run_time(optional_text(args.run_time)),
+        metrics_pipeline=optional_text(args.metrics_pipeline),
+    )
+
+
+if __name__ == "__main__":
+    main()

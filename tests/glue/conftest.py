@@ -1,0 +1,87 @@
+"""Helpers for the Glue job tests: the entry-point modules and cleaned rows built from schema.py."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from licence_etl import schema
+
+GLUE_SCRIPTS = Path(__file__).resolve().parents[2] / "glue_scripts"
+RUN_TIME = datetime(2025, 10, 5, 12, 0, tzinfo=UTC)
+
+
+def load_script(name: str):
+    """Import glue_scripts/<name>.py as a module (the folder is not a package: Glue runs files)."""
+    key = f"glue_job_{name}"
+    if key in sys.modules:
+        return sys.modules[key]
+    spec = importlib.util.spec_from_file_location(key, GLUE_SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[key] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def quality_check():
+    return load_script("quality_check")
+
+
+@pytest.fixture(scope="session")
+def summarize():
+    return load_script("summarize")
+
+
+def ts(text: str) -> datetime:
+    """An aware datetime from ISO text with offset (as the portal writes IssuedDate)."""
+    return datetime.fromisoformat(text)
+
+
+def licence(**overrides) -> dict:
+    """A valid cleaned row; override any column by its cleaned name."""
+    row = {
+        "file_year": "24",
+        "licence_rsn": "4528701",
+        "licence_number": "24-148301",
+        "licence_revision_number": "10",
+        "business_name": "299 Burrard Management Ltd",
+        "business_trade_name": "Botanist",
+        "status": "Issued",
+        "issued_date": ts("2024-01-16T14:37:35-08:00"),
+        "expired_date": date(2024, 12, 31),
+        "business_type": "Restaurant",
+        "business_sub_type": "Class 1 with liquor service",
+        "unit": None,
+        "unit_type": None,
+        "house": "1038",
+        "street": "CANADA PLACE",
+        "city": "Vancouver",
+        "province": "BC",
+        "country": "CA",
+        "postal_code": "V6C 0B9",
+        "local_area": "Downtown",
+        "number_of_employees": 43,
+        "fee_paid": 1904.0,
+        "extract_date": ts("2025-10-01T02:31:39-07:00"),
+        "geom": '{"coordinates": [-123.11, 49.28], "type": "Point"}',
+        "geo_point_2d": "49.28, -123.11",
+    }
+    unknown = set(overrides) - set(row)
+    assert not unknown, f"not cleaned columns: {unknown}"
+    row.update(overrides)
+    return row
+
+
+def frame(spark, rows: list[dict]):
+    """A DataFrame with exactly the cleaned schema (types from schema.CLEANED_COLUMNS)."""
+    ordered = [tuple(r[c] for c in schema.CLEANED_NAMES) for r in rows]
+    return spark.createDataFrame(ordered, schema.cleaned_ddl())
+
+
+def write_cleaned(spark, rows: list[dict], path: Path) -> str:
+    frame(spark, rows).write.mode("overwrite").partitionBy(schema.PARTITION_COLUMN).parquet(str(path))
+    return str(path)
