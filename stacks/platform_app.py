@@ -11,6 +11,9 @@ from aws_cdk import App, Environment, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.config import StageConfig, load_config
+from stacks.names import PlatformNames
+from stacks.observability_stack import ObservabilityStack
+from stacks.pipeline_stack import PipelineStack
 from stacks.replica_stack import ReplicaStack
 from stacks.storage_stack import StorageStack
 
@@ -57,7 +60,7 @@ def build_app(
         env=backup,
         config=config,
     )
-    StorageStack(
+    storage = StorageStack(
         app,
         "Storage",
         stack_name=config.stack_name("storage"),
@@ -68,6 +71,33 @@ def build_app(
         replica_key=replica.key,
         replicated_purposes=tuple(replica.replicas),
     )
+    names = PlatformNames.of(config)
+    observability = ObservabilityStack(
+        app,
+        "Observability",
+        stack_name=config.stack_name("observability"),
+        description=f"vancouver-dap {config.stage}: alerts, alarms, dashboard, failure rules, audit trail",
+        env=primary,
+        config=config,
+        names=names,
+        key=storage.key,
+        raw_bucket=storage.raw_bucket,
+        transformed_bucket=storage.transformed_bucket,
+        curated_bucket=storage.curated_bucket,
+        access_logs_bucket=storage.access_logs_bucket,
+    )
+    pipeline = PipelineStack(
+        app,
+        "Pipeline",
+        stack_name=config.stack_name("pipeline"),
+        description=f"vancouver-dap {config.stage}: DataBrew, Glue catalog and jobs, orchestration, Athena",
+        env=primary,
+        config=config,
+        names=names,
+        key=storage.key,
+        alerts_topic=observability.alerts_topic,
+    )
+    pipeline.add_dependency(storage, "buckets are referenced by name")
 
     for key, value in config.tags.items():
         Tags.of(app).add(key, value)

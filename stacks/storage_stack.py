@@ -16,9 +16,8 @@ from stacks.components.nag import acknowledge
 from stacks.components.platform_key import PlatformKey, PlatformKeyProps
 from stacks.components.secure_bucket import ReplicaTarget, SecureBucket, SecureBucketProps
 from stacks.config import StageConfig
+from stacks.layout import RAW_PREFIX
 from stacks.removal import removal_policy
-
-RAW_PREFIX = "raw/business_licences/"
 
 
 class StorageStack(Stack):
@@ -68,7 +67,9 @@ class StorageStack(Stack):
         )
         self.access_logs_bucket = access_logs.bucket
 
-        def data_bucket(construct_id: str, purpose: str, extra_rules: list[s3.LifecycleRule]) -> s3.Bucket:
+        def data_bucket(
+            construct_id: str, purpose: str, extra_rules: list[s3.LifecycleRule], *, events: bool = False
+        ) -> s3.Bucket:
             replica = None
             if purpose in replicated_purposes:
                 replica = ReplicaTarget(
@@ -88,11 +89,15 @@ class StorageStack(Stack):
                     lifecycle_rules=versioned_data_rules(config.storage.noncurrent_version_retention_days)
                     + extra_rules,
                     replica=replica,
+                    event_bridge_enabled=events,
                 ),
             ).bucket
 
         self.raw_bucket = data_bucket(
-            "Raw", "raw", [infrequent_access_rule(config.storage.raw_infrequent_access_after_days)]
+            "Raw",
+            "raw",
+            [infrequent_access_rule(config.storage.raw_infrequent_access_after_days)],
+            events=True,  # "Object Created" events start the pipeline
         )
         self.transformed_bucket = data_bucket("Transformed", "transformed", [])
         self.curated_bucket = data_bucket("Curated", "curated", [])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Aws, RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -37,9 +37,9 @@ class SecureBucketProps:
     event_bridge_enabled: bool = False
 
 
-def s3_arn(bucket_name: str, path: str = "") -> str:
-    """The ARN of a bucket (or of keys under it) from its name: no cross-stack token needed."""
-    return f"arn:{Aws.PARTITION}:s3:::{bucket_name}{path}"
+def s3_arn(scope: Construct, bucket_name: str, path: str = "") -> str:
+    """The ARN of a bucket (or of keys under it) from its name: a plain string, no cross-stack token."""
+    return f"arn:{Stack.of(scope).partition}:s3:::{bucket_name}{path}"
 
 
 class SecureBucket(Construct):
@@ -90,10 +90,19 @@ class SecureBucket(Construct):
             lifecycle_rules=list(props.lifecycle_rules),
             replication_role=replication_role,
             replication_rules=replication_rules,
-            event_bridge_enabled=props.event_bridge_enabled or None,
             removal_policy=props.removal_policy,
             auto_delete_objects=props.removal_policy == RemovalPolicy.DESTROY,
         )
+        if props.event_bridge_enabled:
+            # Native CloudFormation setting; Bucket(event_bridge_enabled=True) would deploy a Lambda
+            # custom resource to do the same.
+            self.bucket.node.default_child.notification_configuration = (
+                s3.CfnBucket.NotificationConfigurationProperty(
+                    event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
+                        event_bridge_enabled=True
+                    )
+                )
+            )
 
     def _replication_role(self, bucket_name: str, key: kms.IKey, replica: ReplicaTarget) -> iam.Role:
         role = iam.Role(
@@ -104,7 +113,8 @@ class SecureBucket(Construct):
         )
         role.add_to_policy(
             iam.PolicyStatement(
-                actions=["s3:GetReplicationConfiguration", "s3:ListBucket"], resources=[s3_arn(bucket_name)]
+                actions=["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                resources=[s3_arn(self, bucket_name)],
             )
         )
         role.add_to_policy(
@@ -114,13 +124,13 @@ class SecureBucket(Construct):
                     "s3:GetObjectVersionAcl",
                     "s3:GetObjectVersionTagging",
                 ],
-                resources=[s3_arn(bucket_name, "/*")],
+                resources=[s3_arn(self, bucket_name, "/*")],
             )
         )
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
-                resources=[s3_arn(replica.bucket_name, "/*")],
+                resources=[s3_arn(self, replica.bucket_name, "/*")],
             )
         )
         role.add_to_policy(iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn]))
@@ -132,7 +142,7 @@ class SecureBucket(Construct):
         for name in (bucket_name, replica.bucket_name):
             acknowledge(
                 role,
-                f"IAM5[Resource::arn:<AWS::Partition>:s3:::{name}/*]",
+                f"IAM5[Resource::{s3_arn(self, name, '/*')}]",
                 "Replication must read every object version of its source bucket and write every key of "
                 "its replica; the role is limited to this one bucket pair and its two keys.",
             )

@@ -15,7 +15,7 @@ from stacks.platform_app import build_app, cdk_json_context
 
 # Pinned so snapshots do not depend on who runs the suite ($DAP_ACCOUNT_ID is ignored here).
 TEST_ACCOUNTS = {"dev": "111111111111", "prod": "222222222222"}
-STACK_IDS = ("Replica", "Storage")
+STACK_IDS = ("Replica", "Storage", "Observability", "Pipeline")
 STAGES = tuple(TEST_ACCOUNTS)
 
 

@@ -43,6 +43,8 @@ def test_cli_synthesizes_prod_with_validation(tmp_path):
     assert stacks == {
         "vdap-prod-replica": "aws://222222222222/ca-west-1",
         "vdap-prod-storage": "aws://222222222222/ca-central-1",
+        "vdap-prod-observability": "aws://222222222222/ca-central-1",
+        "vdap-prod-pipeline": "aws://222222222222/ca-central-1",
     }
 
 

@@ -10,15 +10,49 @@ from cfnlint.api import ManualArgs, lint
 
 from tests.stacks.conftest import STACK_IDS
 
+_BUCKET = r"vdap-\w+-(raw|transformed|curated|query-results)(-replica)?-\d{12}-ca-(central|west)-1"
+_PREFIX = r"(raw/business_licences|cleaned/business_licences|profiles/business_licences|quality_check/(passed|failed|reports)|summary|summary_csv|licences|athena)"
+_NAG = r"AwsSolutions::AwsSolutions-"
+_GLUE_JOB = r"/Pipeline/(QualityGate/QualityCheck|SummaryJob/Summarize)"
+
 # Every acknowledgment the app makes: (construct path pattern, rule id pattern). A new one must be
 # added here on purpose, with its reason reviewed like code.
 EXPECTED_ACKNOWLEDGMENTS = (
-    (r"/(Storage|Replica)/AccessLogs/Bucket", r"AwsSolutions::AwsSolutions-S1"),
+    # the access-log targets themselves
+    (r"/(Storage|Replica)/AccessLogs/Bucket", _NAG + r"S1"),
+    # replication: every key of one bucket and of its one replica
     (
         r"/Storage/(Raw|Transformed|Curated)/ReplicationRole",
-        r"AwsSolutions::AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:s3:::vdap-\w+-(raw|transformed|curated)"
-        r"(-replica)?-\d{12}-ca-(central|west)-1/\*\]",
+        _NAG + rf"IAM5\[Resource::arn:aws:s3:::{_BUCKET}/\*\]",
     ),
+    # one prefix of one bucket, for a role or the analyst policy
+    (
+        r"/Pipeline/(DataBrewCleaning/Role|LicenceCatalog/CrawlerRole|AnalyticsWorkgroup/AnalystPolicy|"
+        r"QualityGate/QualityCheck/Role|SummaryJob/Summarize/Role)",
+        _NAG + rf"IAM5\[Resource::arn:aws:s3:::{_BUCKET}/{_PREFIX}/\*\]",
+    ),
+    # the service's own log groups in this account and region
+    (
+        r"/Pipeline/(DataBrewCleaning/Role|LicenceCatalog/CrawlerRole|QualityGate/QualityCheck/Role|SummaryJob/Summarize/Role)",
+        _NAG
+        + r"IAM5\[Resource::arn:aws:logs:ca-central-1:\d{12}:log-group:/aws-glue(-databrew)?/(crawlers)?\*\]",
+    ),
+    # actions without resource-level permissions: PutMetricData (namespace-conditioned),
+    # glue:GetSecurityConfiguration, X-Ray and log delivery for the state machine
+    (
+        rf"({_GLUE_JOB}/Role|/Pipeline/LicenceCatalog/CrawlerRole|/Pipeline/PipelineOrchestration/StateMachine/Role)",
+        _NAG + r"IAM5\[Resource::\*\]",
+    ),
+    # the Glue code binding reads the job's two asset objects
+    (rf"{_GLUE_JOB}/Role", _NAG + r"IAM5\[Action::s3:(GetBucket|GetObject|List)\*\]"),
+    # CDK's AwsCustomResource provider (publishes the DataBrew recipe)
+    (
+        r"/Pipeline/AWS679f53fac002430cb0da5b7982bd2287",
+        _NAG
+        + r"IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole\]",
+    ),
+    # a CDK warning, not a nag rule: "--passed_path" is a folder, not a password
+    (rf"{_GLUE_JOB}/Job", r"Annotation::@aws-cdk/aws-glue-alpha:plaintextJobArgumentSecret"),
 )
 
 

@@ -1,0 +1,249 @@
+"""DataBrew: the raw dataset, its ruleset, a profile job and the recipe job that cleans it.
+
+The recipe's steps are read from ``databrew_recipes/`` (the same file the local runner executes) and
+the ruleset from ``licence_etl.rules``, so neither can drift from what the tests exercise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Stack
+from aws_cdk import aws_databrew as databrew
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+from licence_etl import rules
+
+from stacks.components.access import allow_key_use, allow_log_writing, allow_prefix_read, allow_prefix_write
+from stacks.components.nag import acknowledge
+from stacks.config import DataBrewSettings
+from stacks.layout import CLEANED_PREFIX, PROFILES_PREFIX, RAW_PREFIX
+from stacks.names import PlatformNames
+
+RECIPE_FILE = Path(__file__).resolve().parents[2] / "databrew_recipes" / "business_licences_cleaning.json"
+PII_ENTITY_TYPES = ("PERSON_NAME", "EMAIL", "PHONE_NUMBER", "IP_ADDRESS", "CREDIT_CARD", "BANK_ACCOUNT")
+
+
+def load_recipe_steps(path: Path = RECIPE_FILE) -> list[dict[str, Any]]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _recipe_step(step: dict[str, Any]) -> databrew.CfnRecipe.RecipeStepProperty:
+    action = step["Action"]
+    return databrew.CfnRecipe.RecipeStepProperty(
+        action=databrew.CfnRecipe.ActionProperty(
+            operation=action["Operation"], parameters=action.get("Parameters")
+        ),
+        condition_expressions=[
+            databrew.CfnRecipe.ConditionExpressionProperty(
+                condition=c["Condition"], target_column=c["TargetColumn"], value=c.get("Value")
+            )
+            for c in step.get("ConditionExpressions", [])
+        ]
+        or None,
+    )
+
+
+def _ruleset_rule(rule: dict[str, Any]) -> databrew.CfnRuleset.RuleProperty:
+    threshold = rule.get("Threshold")
+    return databrew.CfnRuleset.RuleProperty(
+        name=rule["Name"],
+        check_expression=rule["CheckExpression"],
+        substitution_map=[
+            databrew.CfnRuleset.SubstitutionValueProperty(
+                value_reference=s["ValueReference"], value=s["Value"]
+            )
+            for s in rule.get("SubstitutionMap", [])
+        ]
+        or None,
+        column_selectors=[
+            databrew.CfnRuleset.ColumnSelectorProperty(name=c["Name"])
+            for c in rule.get("ColumnSelectors", [])
+        ]
+        or None,
+        threshold=databrew.CfnRuleset.ThresholdProperty(
+            value=threshold["Value"], type=threshold.get("Type"), unit=threshold.get("Unit")
+        )
+        if threshold
+        else None,
+    )
+
+
+@dataclass(frozen=True)
+class DataBrewCleaningProps:
+    names: PlatformNames
+    settings: DataBrewSettings
+    key: kms.IKey
+    raw_bucket_name: str
+    transformed_bucket_name: str
+
+
+class DataBrewCleaning(Construct):
+    """Profile (statistics, PII detection, ruleset validation) and clean the raw licences CSV."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: DataBrewCleaningProps) -> None:
+        super().__init__(scope, construct_id)
+        names, settings = props.names, props.settings
+        stack = Stack.of(self)
+
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal(
+                "databrew.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
+            ),
+            description="DataBrew: read raw licences, write cleaned data and profiles",
+        )
+        allow_prefix_read(self.role, props.raw_bucket_name, [RAW_PREFIX])
+        allow_prefix_write(self.role, props.transformed_bucket_name, [CLEANED_PREFIX, PROFILES_PREFIX])
+        allow_key_use(self.role, props.key, encrypt=True)
+        allow_log_writing(self.role, "/aws-glue-databrew/", associate_key=False)
+
+        dataset = databrew.CfnDataset(
+            self,
+            "RawDataset",
+            name=names.databrew_dataset,
+            format="CSV",
+            format_options=databrew.CfnDataset.FormatOptionsProperty(
+                csv=databrew.CfnDataset.CsvOptionsProperty(delimiter=";", header_row=True)
+            ),
+            input=databrew.CfnDataset.InputProperty(
+                s3_input_definition=databrew.CfnDataset.S3LocationProperty(
+                    bucket=props.raw_bucket_name, key=RAW_PREFIX
+                )
+            ),
+        )
+        dataset_arn = stack.format_arn(
+            service="databrew", resource="dataset", resource_name=names.databrew_dataset
+        )
+
+        ruleset = databrew.CfnRuleset(
+            self,
+            "Ruleset",
+            name=names.databrew_ruleset,
+            description="Data-quality rules on the raw export (rendered from licence_etl.rules)",
+            target_arn=dataset_arn,
+            rules=[_ruleset_rule(rule) for rule in rules.databrew_rules()],
+        )
+        ruleset.add_dependency(dataset)
+
+        encryption = {"encryption_mode": "SSE-KMS", "encryption_key_arn": props.key.key_arn}
+        self.profile_job = databrew.CfnJob(
+            self,
+            "ProfileJob",
+            name=names.databrew_profile_job,
+            type="PROFILE",
+            role_arn=self.role.role_arn,
+            dataset_name=names.databrew_dataset,
+            output_location=databrew.CfnJob.OutputLocationProperty(
+                bucket=props.transformed_bucket_name, key=PROFILES_PREFIX
+            ),
+            job_sample=databrew.CfnJob.JobSampleProperty(mode="FULL_DATASET"),
+            profile_configuration=databrew.CfnJob.ProfileConfigurationProperty(
+                entity_detector_configuration=databrew.CfnJob.EntityDetectorConfigurationProperty(
+                    entity_types=list(PII_ENTITY_TYPES)
+                ),
+            ),
+            validation_configurations=[
+                databrew.CfnJob.ValidationConfigurationProperty(
+                    ruleset_arn=stack.format_arn(
+                        service="databrew", resource="ruleset", resource_name=names.databrew_ruleset
+                    ),
+                    validation_mode="CHECK_ALL",
+                )
+            ],
+            log_subscription="ENABLE",
+            max_capacity=settings.max_capacity,
+            max_retries=settings.max_retries,
+            timeout=settings.timeout_minutes,
+            **encryption,
+        )
+        self.profile_job.add_dependency(dataset)
+        self.profile_job.add_dependency(ruleset)
+
+        steps = load_recipe_steps()
+        recipe = databrew.CfnRecipe(
+            self,
+            "Recipe",
+            name=names.databrew_recipe,
+            description=f"Cleans the portal export; source: databrew_recipes/{RECIPE_FILE.name}",
+            steps=[_recipe_step(step) for step in steps],
+        )
+        publication = self._publish(recipe, steps)
+
+        self.recipe_job = databrew.CfnJob(
+            self,
+            "RecipeJob",
+            name=names.databrew_recipe_job,
+            type="RECIPE",
+            role_arn=self.role.role_arn,
+            dataset_name=names.databrew_dataset,
+            # no version: the job runs the latest published version, which _publish keeps current
+            recipe=databrew.CfnJob.RecipeProperty(name=names.databrew_recipe),
+            outputs=[
+                databrew.CfnJob.OutputProperty(
+                    location=databrew.CfnJob.S3LocationProperty(
+                        bucket=props.transformed_bucket_name, key=CLEANED_PREFIX
+                    ),
+                    format="PARQUET",
+                    compression_format="SNAPPY",
+                    partition_columns=["file_year"],
+                    overwrite=True,
+                )
+            ],
+            job_sample=databrew.CfnJob.JobSampleProperty(mode="FULL_DATASET"),
+            log_subscription="ENABLE",
+            max_capacity=settings.max_capacity,
+            max_retries=settings.max_retries,
+            timeout=settings.timeout_minutes,
+            **encryption,
+        )
+        self.recipe_job.add_dependency(dataset)
+        self.recipe_job.node.add_dependency(publication)
+
+    def _publish(self, recipe: databrew.CfnRecipe, steps: list[dict[str, Any]]) -> Construct:
+        """CloudFormation creates only a recipe's working version; jobs run published versions.
+
+        A new version is published whenever the steps change (the physical id carries their hash).
+        """
+        digest = hashlib.sha256(json.dumps(steps, sort_keys=True).encode()).hexdigest()[:16]
+        call = cr.AwsSdkCall(
+            service="DataBrew",
+            action="publishRecipe",
+            parameters={"Name": recipe.name, "Description": f"steps {digest}"},
+            physical_resource_id=cr.PhysicalResourceId.of(f"{recipe.name}-{digest}"),
+        )
+        recipe_arn = Stack.of(self).format_arn(
+            service="databrew", resource="recipe", resource_name=recipe.name
+        )
+        publish = cr.AwsCustomResource(
+            self,
+            "PublishRecipe",
+            on_create=call,
+            on_update=call,
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [iam.PolicyStatement(actions=["databrew:PublishRecipe"], resources=[recipe_arn])]
+            ),
+            install_latest_aws_sdk=False,
+        )
+        publish.node.add_dependency(recipe)
+        provider = Stack.of(self).node.find_child(
+            "AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", "")
+        )
+        for rule, reason in (
+            (
+                "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+                "The CDK AwsCustomResource provider only writes its own CloudWatch log streams with this "
+                "AWS-maintained policy; its DataBrew call is limited to publishing this one recipe.",
+            ),
+        ):
+            acknowledge(provider, rule, reason)
+        # CDK adds DependsOn the role that the function's Role GetAtt already implies (cfn-lint W3005)
+        provider.node.find_child("Resource").add_deletion_override("DependsOn")
+        return publish

@@ -1,0 +1,220 @@
+"""CloudWatch alarms on the pipeline's health, cost and data quality, all acting on the alerts topic.
+
+Why alarms besides the failure events: an alarm also fires on what did *not* happen (no successful
+run for days), on slow drifts (bucket growth, Athena spend, the share of rejected rows), and keeps a
+state and a history the events lack. Every metric is addressed by name (PlatformNames), never by a
+CloudFormation reference into the pipeline stack.
+
+Metrics used (namespace, name, dimensions):
+- ``AWS/States`` ExecutionsFailed / ExecutionsTimedOut / ExecutionsSucceeded, ``StateMachineArn``;
+- ``AWS/Events`` TriggeredRules, ``RuleName`` of the Glue-failure rule: Glue itself publishes no
+  job-failure count (its ``glue.driver.*`` metrics count Spark tasks, which retry, need
+  ``--enable-metrics`` and stop at the driver's death), so the rule's match count is the failure count;
+  it is what ``aws_glue.Job.metric_failure()`` uses too, and it covers TIMEOUT and ERROR as well;
+- ``AWS/S3`` BucketSizeBytes, ``BucketName`` + ``StorageType`` (daily, once a day);
+- ``AWS/Athena`` ProcessedBytes, ``WorkGroup`` (published when the workgroup has
+  ``PublishCloudWatchMetricsEnabled``);
+- ``VancouverDAP`` FailedRowRate, ``Pipeline`` (0..1, published by the quality job once per run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from stacks.config import AlarmSettings
+from stacks.names import METRIC_NAMESPACE, PlatformNames
+
+FAILURE_PERIOD = Duration.minutes(5)
+DAILY = Duration.days(1)
+
+
+@dataclass(frozen=True)
+class PipelineAlarmsProps:
+    alarm_prefix: str
+    names: PlatformNames
+    settings: AlarmSettings
+    topic: sns.ITopic
+    glue_failure_rule_name: str
+    raw_bucket_name: str
+    curated_bucket_name: str
+
+
+def state_machine_metric(names: PlatformNames, metric_name: str, period: Duration, statistic: str = "Sum"):
+    return cloudwatch.Metric(
+        namespace="AWS/States",
+        metric_name=metric_name,
+        dimensions_map={"StateMachineArn": names.state_machine_arn},
+        statistic=statistic,
+        period=period,
+    )
+
+
+def bucket_size_metric(bucket_name: str, storage_type: str) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace="AWS/S3",
+        metric_name="BucketSizeBytes",
+        dimensions_map={"BucketName": bucket_name, "StorageType": storage_type},
+        statistic="Average",
+        period=DAILY,
+    )
+
+
+def athena_bytes_metric(names: PlatformNames) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace="AWS/Athena",
+        metric_name="ProcessedBytes",
+        dimensions_map={"WorkGroup": names.workgroup},
+        statistic="Sum",
+        period=DAILY,
+    )
+
+
+def quality_metric(names: PlatformNames, metric_name: str, statistic: str, period: Duration = DAILY):
+    return cloudwatch.Metric(
+        namespace=METRIC_NAMESPACE,
+        metric_name=metric_name,
+        dimensions_map={"Pipeline": names.metrics_pipeline},
+        statistic=statistic,
+        period=period,
+    )
+
+
+class PipelineAlarms(Construct):
+    """Eight alarms; each one's alarm action (and, where recovery is news, OK action) is the topic."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: PipelineAlarmsProps) -> None:
+        super().__init__(scope, construct_id)
+        self._props = props
+        self._action = actions.SnsAction(props.topic)
+        names, settings = props.names, props.settings
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+
+        for metric_name, slug in (
+            ("ExecutionsFailed", "executions-failed"),
+            ("ExecutionsTimedOut", "executions-timed-out"),
+        ):
+            self._alarm(
+                f"Pipeline{metric_name}",
+                slug=f"pipeline-{slug}",
+                description=f"The pipeline state machine {names.state_machine} reported {metric_name}",
+                metric=state_machine_metric(names, metric_name, FAILURE_PERIOD),
+                threshold=1,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            )
+
+        self._alarm(
+            "GlueJobFailures",
+            slug="glue-job-failures",
+            description=f"A Glue job ({', '.join(names.glue_jobs)}) failed, timed out or errored "
+            f"(matches of EventBridge rule {props.glue_failure_rule_name})",
+            metric=cloudwatch.Metric(
+                namespace="AWS/Events",
+                metric_name="TriggeredRules",
+                dimensions_map={"RuleName": props.glue_failure_rule_name},
+                statistic="Sum",
+                period=FAILURE_PERIOD,
+            ),
+            threshold=1,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        )
+
+        # Raw objects move to Standard-IA after N days, so the raw size is both storage classes.
+        # FILL(…, 0): a class with no objects publishes no data point, which would blank the sum.
+        raw_size = cloudwatch.MathExpression(
+            expression="FILL(standard, 0) + FILL(infrequent, 0)",
+            using_metrics={
+                "standard": bucket_size_metric(props.raw_bucket_name, "StandardStorage"),
+                "infrequent": bucket_size_metric(props.raw_bucket_name, "StandardIAStorage"),
+            },
+            label="Raw bucket bytes (Standard + Standard-IA)",
+            period=DAILY,
+        )
+        # S3 storage metrics arrive once a day, often late: judge the last two days, one breach enough.
+        self._alarm(
+            "RawBucketSize",
+            slug="raw-bucket-size",
+            description=f"The raw bucket holds more than {settings.raw_bucket_max_bytes} bytes",
+            metric=raw_size,
+            threshold=settings.raw_bucket_max_bytes,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=2,
+            ok_action=True,
+        )
+        self._alarm(
+            "CuratedBucketSize",
+            slug="curated-bucket-size",
+            description=f"The curated bucket holds more than {settings.curated_bucket_max_bytes} bytes",
+            metric=bucket_size_metric(props.curated_bucket_name, "StandardStorage"),
+            threshold=settings.curated_bucket_max_bytes,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=2,
+            ok_action=True,
+        )
+
+        days = settings.pipeline_freshness_days
+        self._alarm(
+            "PipelineFreshness",
+            slug="pipeline-freshness",
+            description=f"No successful pipeline run in the last {days} day(s)",
+            metric=state_machine_metric(names, "ExecutionsSucceeded", Duration.days(days)),
+            threshold=1,
+            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            missing=cloudwatch.TreatMissingData.BREACHING,  # no run at all is exactly the problem
+            ok_action=True,
+        )
+
+        self._alarm(
+            "AthenaBytesScanned",
+            slug="athena-daily-bytes-scanned",
+            description=f"Workgroup {names.workgroup} scanned more than "
+            f"{settings.athena_daily_bytes_scanned} bytes in a day",
+            metric=athena_bytes_metric(names),
+            threshold=settings.athena_daily_bytes_scanned,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        )
+
+        self._alarm(
+            "DataQualityFailedRowRate",
+            slug="dq-failed-row-rate",
+            description=f"The quality check rejected more than {settings.dq_failed_row_rate:.0%} of the rows",
+            metric=quality_metric(names, "FailedRowRate", "Maximum"),
+            threshold=settings.dq_failed_row_rate,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        )
+
+    def _alarm(
+        self,
+        construct_id: str,
+        *,
+        slug: str,
+        description: str,
+        metric: cloudwatch.IMetric,
+        threshold: float,
+        comparison: cloudwatch.ComparisonOperator,
+        evaluation_periods: int = 1,
+        missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+        ok_action: bool = False,
+    ) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_name=f"{self._props.alarm_prefix}-{slug}",
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=comparison,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=1,
+            treat_missing_data=missing,
+        )
+        alarm.add_alarm_action(self._action)
+        if ok_action:
+            alarm.add_ok_action(self._action)
+        self.alarms[slug] = alarm
+        return alarm

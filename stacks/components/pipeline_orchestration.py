@@ -1,0 +1,405 @@
+"""The state machine that runs the pipeline in order, and the two triggers that start it.
+
+Order: wait for older runs → DataBrew recipe job → cleaned-data crawler (polled, bounded) → quality
+job → summary job → curated crawler (started; Athena reads the curated tables through partition
+projection, so nothing waits for it) → read the quality report → success notification with counts.
+
+Runs never overlap: every execution first lists the running executions and proceeds only when it is
+the oldest one, waiting (bounded) otherwise. Each run reprocesses the whole raw prefix and overwrites
+its outputs, so files that land during a run are picked up by the run queued behind it.
+
+Every task has retries with backoff for throttling and "already running" errors, and a catch that
+names the failed step in one SNS message before the execution fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from stacks.components.access import allow_key_use
+from stacks.components.log_retention import retention_days
+from stacks.components.nag import acknowledge
+from stacks.config import ScheduleSettings
+from stacks.layout import QUALITY_REPORT_KEY, RAW_PREFIX
+from stacks.names import PlatformNames
+
+GUARD_WAIT = Duration.minutes(5)
+GUARD_MAX_WAITS = 36  # three hours behind an earlier run, then give up (and say so)
+CRAWLER_POLL = Duration.seconds(30)
+CRAWLER_MAX_POLLS = 60  # thirty minutes
+RETRYABLE_ERRORS = {
+    "throttling": [
+        "Glue.ThrottlingException",
+        "DataBrew.ThrottlingException",
+        "Sfn.ThrottlingException",
+        "SNS.ThrottledException",
+        "S3.SlowDownException",
+        "Lambda.TooManyRequestsException",
+    ],
+    "already running": [
+        "Glue.ConcurrentRunsExceededException",
+        "Glue.CrawlerRunningException",
+        "DataBrew.ConflictException",
+        "DataBrew.ServiceQuotaExceededException",
+    ],
+}
+
+
+@dataclass(frozen=True)
+class PipelineOrchestrationProps:
+    names: PlatformNames
+    key: kms.IKey
+    topic: sns.ITopic
+    schedule: ScheduleSettings
+    raw_bucket_name: str
+    transformed_bucket_name: str
+    log_retention_days: int
+    removal_policy: RemovalPolicy
+
+
+class PipelineOrchestration(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: PipelineOrchestrationProps) -> None:
+        super().__init__(scope, construct_id)
+        self._props = props
+        names = props.names
+        stack = Stack.of(self)
+
+        failure_notice = tasks.SnsPublish(
+            self,
+            "Notify failure",
+            topic=props.topic,
+            subject=f"{names.state_machine}: run failed",
+            message=sfn.TaskInput.from_json_path_at(
+                "States.Format('Pipeline run {} failed at step \"{}\": {}. Cause: {}', "
+                "$$.Execution.Name, $.failure.step, $.failure.error, $.failure.cause)"
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        failure_notice.add_retry(
+            errors=["SNS.ThrottledException", "SNS.InternalErrorException", "States.Timeout"],
+            interval=Duration.seconds(5),
+            backoff_rate=2,
+            max_attempts=5,
+        )
+        failure_notice.next(
+            sfn.Fail(self, "Run failed", error_path="$.failure.error", cause_path="$.failure.cause")
+        )
+
+        def guarded(task: sfn.TaskStateBase, step: str) -> sfn.TaskStateBase:
+            """Retry the transient errors with backoff; on anything else, name the step and notify."""
+            for kind, errors in RETRYABLE_ERRORS.items():
+                task.add_retry(
+                    errors=errors,
+                    interval=Duration.seconds(30 if kind == "already running" else 5),
+                    backoff_rate=2,
+                    max_attempts=5,
+                    max_delay=Duration.minutes(10),
+                )
+            record = sfn.Pass(
+                self,
+                f"{task.node.id}: record failure",
+                parameters={
+                    "step": step,
+                    "error.$": "$.caught.Error",
+                    "cause.$": "$.caught.Cause",
+                },
+                result_path="$.failure",
+            )
+            task.add_catch(record.next(failure_notice), errors=["States.ALL"], result_path="$.caught")
+            return task
+
+        start = sfn.Pass(
+            self,
+            "Start run",
+            parameters={
+                "execution.$": "$$.Execution.Id",
+                "started.$": "$$.Execution.StartTime",
+                "trigger.$": "$",
+                "guard": {"waits": 0},
+                "crawl": {"polls": 0},
+            },
+        )
+
+        # --- one run at a time: the oldest running execution goes first -------------------------
+        list_running = guarded(
+            tasks.CallAwsService(
+                self,
+                "List running executions",
+                service="sfn",
+                action="listExecutions",
+                parameters={
+                    "StateMachineArn": names.state_machine_arn,
+                    "StatusFilter": "RUNNING",
+                    "MaxResults": 100,
+                },
+                iam_resources=[names.state_machine_arn],
+                iam_action="states:ListExecutions",
+                result_selector={
+                    "oldest.$": "States.ArrayGetItem($.Executions[*].ExecutionArn, "
+                    "States.MathAdd(States.ArrayLength($.Executions), -1))"
+                },
+                result_path="$.guard.running",
+            ),
+            "Wait for earlier runs",
+        )
+        guard_wait = sfn.Wait(self, "Earlier run still busy", time=sfn.WaitTime.duration(GUARD_WAIT))
+        count_wait = sfn.Pass(
+            self,
+            "Count guard wait",
+            parameters={"waits.$": "States.MathAdd($.guard.waits, 1)"},
+            result_path="$.guard",
+        )
+        guard_gave_up = sfn.Pass(
+            self,
+            "Earlier run too long",
+            parameters={
+                "step": "Wait for earlier runs",
+                "error": "EarlierRunStillRunning",
+                "cause": f"another execution kept running for {GUARD_MAX_WAITS * 5} minutes",
+            },
+            result_path="$.failure",
+        ).next(failure_notice)
+
+        # --- DataBrew, then the cleaned-data crawler, polled until it is done ----------------------
+        clean = guarded(
+            tasks.GlueDataBrewStartJobRun(
+                self,
+                "Clean with DataBrew",
+                name=names.databrew_recipe_job,
+                integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+                result_selector={"state.$": "$.State", "id.$": "$.Id"},
+                result_path="$.cleaning",
+            ),
+            "Clean with DataBrew",
+        )
+        start_crawler = guarded(
+            tasks.GlueStartCrawlerRun(
+                self,
+                "Crawl cleaned data",
+                crawler_name=names.cleaned_crawler,
+                result_path=sfn.JsonPath.DISCARD,
+            ),
+            "Crawl cleaned data",
+        )
+        crawler_wait = sfn.Wait(self, "Crawler running", time=sfn.WaitTime.duration(CRAWLER_POLL))
+        crawler_state = guarded(
+            tasks.CallAwsService(
+                self,
+                "Get crawler state",
+                service="glue",
+                action="getCrawler",
+                parameters={"Name": names.cleaned_crawler},
+                iam_resources=[
+                    stack.format_arn(service="glue", resource="crawler", resource_name=names.cleaned_crawler)
+                ],
+                result_selector={"state.$": "$.Crawler.State", "last.$": "$.Crawler.LastCrawl"},
+                result_path="$.crawl.status",
+            ),
+            "Crawl cleaned data",
+        )
+        count_poll = sfn.Pass(
+            self,
+            "Count crawler poll",
+            parameters={"polls.$": "States.MathAdd($.crawl.polls, 1)", "status.$": "$.crawl.status"},
+            result_path="$.crawl",
+        )
+        crawl_failed = sfn.Pass(
+            self,
+            "Crawler did not succeed",
+            parameters={
+                "step": "Crawl cleaned data",
+                "error": "CrawlerFailed",
+                "cause.$": "States.JsonToString($.crawl.status)",
+            },
+            result_path="$.failure",
+        ).next(failure_notice)
+
+        # --- the Glue jobs, run to completion ------------------------------------------------------
+        run_time_argument = sfn.TaskInput.from_object({"--run_time": sfn.JsonPath.string_at("$.started")})
+        quality = guarded(
+            tasks.GlueStartJobRun(
+                self,
+                "Check quality",
+                glue_job_name=names.quality_job,
+                integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+                arguments=run_time_argument,
+                result_selector={"state.$": "$.JobRunState", "id.$": "$.Id", "seconds.$": "$.ExecutionTime"},
+                result_path="$.quality",
+            ),
+            "Check quality",
+        )
+        summarize = guarded(
+            tasks.GlueStartJobRun(
+                self,
+                "Summarize",
+                glue_job_name=names.summary_job,
+                integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+                arguments=run_time_argument,
+                result_selector={"state.$": "$.JobRunState", "id.$": "$.Id", "seconds.$": "$.ExecutionTime"},
+                result_path="$.summary",
+            ),
+            "Summarize",
+        )
+        crawl_curated = guarded(
+            tasks.GlueStartCrawlerRun(
+                self,
+                "Crawl curated data",
+                crawler_name=names.curated_crawler,
+                result_path=sfn.JsonPath.DISCARD,
+            ),
+            "Crawl curated data",
+        )
+        read_report = guarded(
+            tasks.CallAwsService(
+                self,
+                "Read quality report",
+                service="s3",
+                action="getObject",
+                parameters={"Bucket": props.transformed_bucket_name, "Key": QUALITY_REPORT_KEY},
+                iam_resources=[
+                    f"arn:{stack.partition}:s3:::{props.transformed_bucket_name}/{QUALITY_REPORT_KEY}"
+                ],
+                result_selector={"counts.$": "States.StringToJson($.Body)"},
+                result_path="$.report",
+            ),
+            "Read quality report",
+        )
+        success_notice = guarded(
+            tasks.SnsPublish(
+                self,
+                "Notify success",
+                topic=props.topic,
+                subject=f"{names.state_machine}: run succeeded",
+                message=sfn.TaskInput.from_json_path_at(
+                    "States.Format('Pipeline run {} succeeded: {} rows in, {} passed, {} failed "
+                    "(quality job {} s, summary job {} s).', $$.Execution.Name, $.report.counts.rows_in, "
+                    "$.report.counts.rows_passed, $.report.counts.rows_failed, $.quality.seconds, "
+                    "$.summary.seconds)"
+                ),
+                result_path=sfn.JsonPath.DISCARD,
+            ),
+            "Notify success",
+        )
+
+        definition = start.next(list_running).next(
+            sfn.Choice(self, "Oldest running?")
+            .when(sfn.Condition.string_equals_json_path("$.guard.running.oldest", "$.execution"), clean)
+            .when(sfn.Condition.number_greater_than_equals("$.guard.waits", GUARD_MAX_WAITS), guard_gave_up)
+            .otherwise(guard_wait.next(count_wait).next(list_running))
+        )
+        clean.next(start_crawler).next(crawler_wait).next(crawler_state).next(count_poll).next(
+            sfn.Choice(self, "Crawler done?")
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.string_equals("$.crawl.status.state", "READY"),
+                    sfn.Condition.string_equals("$.crawl.status.last.Status", "SUCCEEDED"),
+                ),
+                quality,
+            )
+            .when(sfn.Condition.string_equals("$.crawl.status.state", "READY"), crawl_failed)
+            .when(sfn.Condition.number_greater_than_equals("$.crawl.polls", CRAWLER_MAX_POLLS), crawl_failed)
+            .otherwise(crawler_wait)
+        )
+        quality.next(summarize).next(crawl_curated).next(read_report).next(success_notice).next(
+            sfn.Succeed(self, "Run succeeded")
+        )
+
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/vendedlogs/states/{names.state_machine}",
+            encryption_key=props.key,
+            retention=retention_days(props.log_retention_days),
+            removal_policy=props.removal_policy,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=names.state_machine,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=Duration.hours(8),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
+        )
+        role = self.state_machine.role
+        # CDK's DependsOn the role duplicates the RoleArn GetAtt (cfn-lint W3005); the policy one stays.
+        policy = role.node.find_child("DefaultPolicy").node.default_child
+        self.state_machine.node.default_child.add_override("DependsOn", [stack.get_logical_id(policy)])
+        allow_key_use(role, props.key, encrypt=True)  # the encrypted topic and the SSE-KMS report
+        self._acknowledge_service_wildcards(role)
+        self._allow_log_encryption(props.key)
+        self._triggers(props)
+
+    def _triggers(self, props: PipelineOrchestrationProps) -> None:
+        target = targets.SfnStateMachine(self.state_machine)
+        self.raw_object_rule = events.Rule(
+            self,
+            "OnRawObjectCreated",
+            description="Run the pipeline when a licence export lands in the raw prefix",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [props.raw_bucket_name]},
+                    "object": {"key": [{"prefix": RAW_PREFIX}]},
+                },
+            ),
+            targets=[target],
+        )
+        self.schedule_rule = events.Rule(
+            self,
+            "OnSchedule",
+            description="Run the pipeline on the stage's schedule",
+            schedule=events.Schedule.expression(props.schedule.expression),
+            enabled=props.schedule.enabled,
+            targets=[target],
+        )
+
+    def _allow_log_encryption(self, key: kms.IKey) -> None:
+        stack = Stack.of(self)
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="StateMachineLogGroup",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                resources=["*"],
+                conditions={
+                    "ArnEquals": {
+                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name=f"/aws/vendedlogs/states/{self._props.names.state_machine}",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )
+
+    @staticmethod
+    def _acknowledge_service_wildcards(role: iam.IRole) -> None:
+        acknowledge(
+            role,
+            "IAM5[Resource::*]",
+            "CDK adds X-Ray trace writing and CloudWatch Logs delivery management for the state machine; "
+            "neither action supports resource-level permissions (AWS service authorization reference).",
+        )

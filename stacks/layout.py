@@ -1,0 +1,20 @@
+"""Where the data lives: bucket purposes and key prefixes, shared by the stacks and the local run.
+
+A local run writes the same tree under its output folder (``raw/``, ``transformed/`` ...), so a path
+seen on a laptop is the path an operator finds in S3.
+"""
+
+from __future__ import annotations
+
+RAW_PREFIX = "raw/business_licences/"
+CLEANED_PREFIX = "cleaned/business_licences/"
+PROFILES_PREFIX = "profiles/business_licences/"
+PASSED_PREFIX = "quality_check/passed/"
+FAILED_PREFIX = "quality_check/failed/"
+REPORTS_PREFIX = "quality_check/reports/"
+QUALITY_REPORT_KEY = REPORTS_PREFIX + "latest.json"
+SUMMARY_PREFIX = "summary/"
+SUMMARY_CSV_PREFIX = "summary_csv/"
+LICENCES_PREFIX = "licences/"
+ATHENA_RESULTS_PREFIX = "athena/"
+GLUE_TEMP_PREFIX = "glue-temp/"
