@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from stacks.config import ConfigError, load_config
-from stacks.platform_app import cdk_json_context
+from stacks.config import ConfigError, load_stage
 
 if __name__ == "__main__":
     try:
-        config = load_config({**cdk_json_context(), "stage": sys.argv[1] if len(sys.argv) > 1 else "dev"})
+        config = load_stage(sys.argv[1] if len(sys.argv) > 1 else "dev")
     except ConfigError as error:
         sys.exit(f"config error: {error}")
     print(

@@ -10,14 +10,17 @@ parser checks types, bounds, choices and patterns, so adding a setting is one li
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 ACCOUNT_ENV_VAR = "DAP_ACCOUNT_ID"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # AWS commercial regions (a typo such as "ca-centrl-1" must fail at synth, not at deploy).
 KNOWN_REGIONS = frozenset(
@@ -270,3 +273,13 @@ def load_config(context: Mapping[str, Any], environ: Mapping[str, str] | None = 
     config = _parse_section(StageConfig, raw, where, preset={"stage": stage})
     _check_stage(config, where)
     return config
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """``cdk.json``'s context: feature flags and the stage configurations (no CDK import needed)."""
+    return json.loads((PROJECT_ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
+
+
+def load_stage(stage: str | None = None, environ: Mapping[str, str] | None = None) -> StageConfig:
+    """The config of ``stage`` (default dev) as committed in cdk.json: what ``dap`` commands use."""
+    return load_config({**cdk_json_context(), "stage": stage or "dev"}, environ)

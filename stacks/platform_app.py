@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Environment, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from stacks.config import StageConfig, load_config
+from stacks.config import StageConfig, cdk_json_context, load_config
 from stacks.names import PlatformNames
 from stacks.observability_stack import ObservabilityStack
 from stacks.pipeline_stack import PipelineStack
 from stacks.replica_stack import ReplicaStack
 from stacks.storage_stack import StorageStack
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def cdk_json_context() -> dict[str, Any]:
-    return json.loads((PROJECT_ROOT / "cdk.json").read_text())["context"]
 
 
 def build_app(

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from stacks.config import StageConfig
-from stacks.platform_app import build_app, cdk_json_context
+from stacks.config import StageConfig, cdk_json_context
+from stacks.platform_app import build_app
 
 # Pinned so snapshots do not depend on who runs the suite ($DAP_ACCOUNT_ID is ignored here).
 TEST_ACCOUNTS = {"dev": "111111111111", "prod": "222222222222"}

@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 
-from stacks.platform_app import PROJECT_ROOT
+from stacks.config import PROJECT_ROOT
 
 CDK = [str(PROJECT_ROOT / "node_modules" / ".bin" / "cdk")]
 

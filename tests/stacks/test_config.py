@@ -10,8 +10,7 @@ import sys
 
 import pytest
 
-from stacks.config import ConfigError, load_config
-from stacks.platform_app import PROJECT_ROOT, cdk_json_context
+from stacks.config import PROJECT_ROOT, ConfigError, cdk_json_context, load_config
 
 
 def context_with(stage: str = "dev", **settings) -> dict:
