@@ -27,7 +27,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 ## demo: the main job (no AWS credentials needed)
 demo: $(PY_STAMP)
-	$(BIN)/python -m dap inventory --stage $(STAGE)
+	$(BIN)/python -m dap local
 
 ## test: the whole suite, as CI runs it
 test: $(PY_STAMP) $(NODE_STAMP)

@@ -1,25 +1,36 @@
-"""The ``dap`` command: run the platform locally and operate the deployed one."""
+"""The ``dap`` command: run the platform locally and operate the deployed one.
+
+Each group of subcommands lives in its own module with a ``register(subparsers)`` function that adds
+its parsers and sets ``handler``; a handler returns the exit code.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 
+COMMAND_MODULES = (
+    "dap.inventory",  # inventory: what the app would deploy (offline synth)
+    "dap.local_run",  # local: the whole pipeline on local Spark; report: the chart
+    "dap.operations",  # ingest, run, status, query: boto3 on the deployed platform
+)
 
-def _inventory(args: argparse.Namespace) -> int:
-    from dap.inventory import format_inventory, inventory
 
-    print(format_inventory(*inventory(args.stage)))
-    return 0
+class CommandError(Exception):
+    """A failure the user can act on: printed as one line, exit code 1 (or ``exit_code``)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dap", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    inv = commands.add_parser("inventory", help="synthesize offline and list stacks, regions and resources")
-    inv.add_argument("--stage", help="stage from cdk.json (default: dev)")
-    inv.set_defaults(handler=_inventory)
+    parser = argparse.ArgumentParser(prog="dap", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(commands)
     return parser
 
 
@@ -33,3 +44,6 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"config error: {error}", file=sys.stderr)
         return 2
+    except CommandError as error:
+        print(f"dap {args.command}: {error}", file=sys.stderr)
+        return error.exit_code

@@ -45,3 +45,16 @@ def format_inventory(stage: str, stacks: list[StackInventory]) -> str:
         for resource_type, count in sorted(stack.resource_types.items()):
             lines.append(f"      {count:>3} x {resource_type}")
     return "\n".join(lines)
+
+
+def _run(args) -> int:
+    print(format_inventory(*inventory(args.stage)))
+    return 0
+
+
+def register(commands) -> None:
+    parser = commands.add_parser(
+        "inventory", help="synthesize offline and list stacks, regions and resources"
+    )
+    parser.add_argument("--stage", help="stage from cdk.json (default: dev)")
+    parser.set_defaults(handler=_run)

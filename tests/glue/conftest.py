@@ -2,38 +2,25 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from licence_etl import schema
 
-GLUE_SCRIPTS = Path(__file__).resolve().parents[2] / "glue_scripts"
+from dap.local_run import load_glue_script
+
 RUN_TIME = datetime(2025, 10, 5, 12, 0, tzinfo=UTC)
-
-
-def load_script(name: str):
-    """Import glue_scripts/<name>.py as a module (the folder is not a package: Glue runs files)."""
-    key = f"glue_job_{name}"
-    if key in sys.modules:
-        return sys.modules[key]
-    spec = importlib.util.spec_from_file_location(key, GLUE_SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[key] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="session")
 def quality_check():
-    return load_script("quality_check")
+    return load_glue_script("quality_check")
 
 
 @pytest.fixture(scope="session")
 def summarize():
-    return load_script("summarize")
+    return load_glue_script("summarize")
 
 
 def ts(text: str) -> datetime:

@@ -1,0 +1,1 @@
+"""`dap ingest | run | status | query` against moto-backed AWS."""

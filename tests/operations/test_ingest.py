@@ -1,0 +1,77 @@
+"""dap ingest: check first, then upload the normalized file under the raw prefix with SSE-KMS."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from licence_etl.schema import RAW_HEADER
+
+from stacks.layout import RAW_PREFIX
+
+from .conftest import REGION, bucket
+
+ROW = (
+    "24;4528701;24-148301;10;299 Burrard Management Ltd;Fairmont Pacific Rim Hotel - Botanist;Issued;"
+    "2024-01-16T14:37:35-08:00;2024-12-31;Restaurant;Class 1 with liquor service;;;1038;CANADA PLACE;"
+    "Vancouver;BC;CA;V6C 0B9;Downtown;43.0;;2025-10-01T02:31:39-07:00;"
+    '"{""coordinates"": [-123.116590608283, 49.2881583053534], ""type"": ""Point""}";'
+    "49.2881583053534, -123.116590608283"
+)
+
+
+def portal_file(tmp_path, header: str, name: str = "business-licences.csv"):
+    path = tmp_path / name
+    path.write_bytes(("\ufeff" + header + "\r\n" + ROW + "\r\n" + ROW + "\r\n").encode("utf-8"))
+    return path
+
+
+def test_ingest_uploads_normalized_file_encrypted_with_platform_key(tmp_path, storage, dap):
+    # lower-case header with BOM, as the portal API writes it: the upload carries the canonical names
+    path = portal_file(tmp_path, ";".join(RAW_HEADER).lower())
+
+    code, out, err = dap("ingest", str(path))
+
+    assert (code, err) == (0, "")
+    key = RAW_PREFIX + "business-licences.csv"
+    raw = storage["RawBucketName"]
+    assert raw == bucket("raw")
+    assert f"uploaded s3://{raw}/{key}" in out
+    s3 = boto3.client("s3", region_name=REGION)
+    head = s3.head_object(Bucket=raw, Key=key)
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["SSEKMSKeyId"] == storage["PlatformKeyArn"]
+    body = s3.get_object(Bucket=raw, Key=key)["Body"].read()
+    assert body.split(b"\r\n")[0] == ";".join(RAW_HEADER).encode()  # canonical, no BOM
+    assert body.split(b"\r\n")[1] == ROW.encode()
+    assert f"{head['ContentLength']:,} bytes, 2 data rows" in out
+    assert s3.list_objects_v2(Bucket=raw)["KeyCount"] == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (",".join(RAW_HEADER), "wrong delimiter: the header is comma-separated"),
+        (";".join(RAW_HEADER[:-1]), "missing column(s): geo_point_2d"),
+    ],
+)
+def test_bad_file_uploads_nothing(tmp_path, storage, dap, header, message):
+    code, out, err = dap("ingest", str(portal_file(tmp_path, header)))
+
+    assert code == 1
+    assert err.startswith("dap ingest: business-licences.csv: ") and message in err
+    assert err.count("\n") == 1 and out == ""
+    assert (
+        boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=storage["RawBucketName"])["KeyCount"]
+        == 0
+    )
+
+
+def test_file_is_checked_before_any_aws_call(tmp_path, aws, dap):
+    # nothing is deployed: a bad file must still fail on its content, not on the missing stack
+    code, _, err = dap("ingest", str(portal_file(tmp_path, ",".join(RAW_HEADER))))
+    assert code == 1 and "wrong delimiter" in err and "not deployed" not in err
+
+
+def test_missing_file(tmp_path, aws, dap):
+    code, _, err = dap("ingest", str(tmp_path / "nope.csv"))
+    assert (code, err) == (1, "dap ingest: nope.csv: no such file\n")

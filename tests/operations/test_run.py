@@ -1,0 +1,96 @@
+"""dap run: start the state machine; --wait follows it state by state (moto executes the definition)."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from dap.aws.deployed import Deployed
+from dap.cli import CommandError
+from dap.operations import follow_run, start_run
+
+from .conftest import FAIL_DEFINITION, REGION, SLOW_DEFINITION
+
+
+def test_run_without_wait_starts_a_named_execution(deploy_pipeline, dap):
+    machine = deploy_pipeline()["StateMachineArn"]
+
+    code, out, err = dap("run")
+
+    assert (code, err) == (0, "")
+    executions = boto3.client("stepfunctions", region_name=REGION).list_executions(stateMachineArn=machine)
+    [execution] = executions["executions"]
+    assert execution["name"].startswith("manual-") and execution["name"].endswith("Z")
+    assert f"started {execution['name']}" in out and execution["executionArn"] in out
+
+
+def test_run_wait_follows_each_state_once_until_succeeded(deploy_pipeline, dap):
+    deploy_pipeline(SLOW_DEFINITION)  # Pass, Wait 1 s, Pass: several polls see it RUNNING
+
+    code, out, err = dap("run", "--wait", "--poll-seconds", "0.05")
+
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    for state, kind in (("Clean", "Pass"), ("Settle", "Wait"), ("QualityCheck", "Pass")):
+        assert sum(line.endswith(f"entered  {state} ({kind})") for line in lines) == 1, out
+        assert sum(f"exited   {state}" in line for line in lines) == 1, out
+    order = [line.split("  ", 2)[-1].split(" (")[0] for line in lines if "entered" in line]
+    assert order == ["Clean", "Settle", "QualityCheck"]
+    assert any("exited   Settle after 1s" in line for line in lines), out
+    assert lines[-1].startswith("manual-") and " SUCCEEDED in " in lines[-1]
+
+
+def test_failed_execution_exits_non_zero_with_error_and_cause(deploy_pipeline, dap):
+    deploy_pipeline(FAIL_DEFINITION)
+
+    code, out, err = dap("run", "--wait", "--poll-seconds", "0.05")
+
+    assert code == 3
+    assert "entered  QualityGate (Fail)" in out
+    assert err.startswith("dap run: execution manual-")
+    assert " FAILED in state QualityGate after " in err
+    assert err.rstrip().endswith("QualityGateFailed: failed_row_rate 0.31 > 0.2")
+    assert err.count("\n") == 1
+
+
+def test_aborted_execution_has_its_own_exit_code(deploy_pipeline):
+    deploy_pipeline({"StartAt": "Long", "States": {"Long": {"Type": "Wait", "Seconds": 30, "End": True}}})
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    polls = []
+
+    def operator_aborts(seconds: float) -> None:  # someone stops the run while we follow it
+        polls.append(seconds)
+        sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped from the console")
+
+    deployed = Deployed.from_stage("dev", sleep=operator_aborts)
+    arn = start_run(deployed)
+    with pytest.raises(CommandError) as raised:
+        follow_run(deployed, arn, poll_seconds=0.05)
+
+    assert raised.value.exit_code == 5
+    # moto keeps no error/cause for a stopped execution (AWS would report "Operator: ...")
+    assert " ABORTED in state Long after " in str(raised.value)
+    assert polls == [0.05]
+
+
+def test_timed_out_execution_has_its_own_exit_code(deploy_pipeline, dap):
+    deploy_pipeline(
+        {
+            "TimeoutSeconds": 1,
+            "StartAt": "Long",
+            "States": {"Long": {"Type": "Wait", "Seconds": 30, "End": True}},
+        }
+    )
+    code, _, err = dap("run", "--wait", "--poll-seconds", "0.1")
+    assert code == 4, err
+    assert " TIMED_OUT " in err
+
+
+def test_execution_input_is_an_empty_object(deploy_pipeline, dap):
+    machine = deploy_pipeline()["StateMachineArn"]
+    dap("run")
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    [execution] = sfn.list_executions(stateMachineArn=machine)["executions"]
+    assert json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"]) == {}
