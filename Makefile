@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test synth diff deploy destroy lint snapshot-update bootstrap clean
+.PHONY: demo test synth diff deploy destroy lint snapshot-update bootstrap bench clean
 
 $(PY_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,8 +57,15 @@ lint: synth
 	$(BIN)/ruff format --check .
 	$(BIN)/python scripts/lint_templates.py cdk.out
 
+## bench: speed, scan and cost figures (benchmarks print, tests assert); QUICK=1 for a short run
+bench: $(PY_STAMP) $(NODE_STAMP)
+	$(BIN)/python benchmarks/synth.py $(if $(QUICK),--quick)
+	$(BIN)/python benchmarks/etl_scale.py $(if $(QUICK),--quick)
+	$(BIN)/python benchmarks/athena_scan.py $(if $(QUICK),--quick)
+	$(BIN)/python -m dap cost --stage $(STAGE)
+
 snapshot-update: $(PY_STAMP)
 	$(BIN)/pytest tests/stacks --snapshot-update
 
 clean:
-	rm -rf cdk.out local_run .pytest_cache .ruff_cache
+	rm -rf cdk.out local_run benchmarks/out .pytest_cache .ruff_cache

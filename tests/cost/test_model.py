@@ -1,0 +1,121 @@
+"""The cost model's arithmetic on hand-computed cases, and the prices file's shape."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from dap import cost
+
+PRICES = cost.load_prices()
+
+
+def test_glue_job_shorter_than_a_minute_bills_the_minimum():
+    # 2 workers G.1X = 2 DPU, 30 s -> the 1-minute minimum: 2 DPU x 60 s x $0.44 / 3600
+    assert cost.glue_job_cost(2, 30, 0.44, 60) == pytest.approx(2 * 60 * 0.44 / 3600)
+    assert cost.glue_job_cost(2, 30, 0.44, 60) == pytest.approx(0.0146667, rel=1e-4)
+
+
+def test_glue_job_longer_than_a_minute_bills_per_second():
+    assert cost.glue_job_cost(2, 90.5, 0.44, 60) == pytest.approx(2 * 90.5 * 0.44 / 3600)
+
+
+def test_glue_flex_price_is_the_flex_rate():
+    flex = cost.glue_job_cost(2, 30, PRICES["glue_etl_dpu_hour_flex"], PRICES["glue_etl_minimum_seconds"])
+    assert flex == pytest.approx(2 * 60 * 0.29 / 3600)
+    assert PRICES["glue_etl_dpu_hour_flex"] < PRICES["glue_etl_dpu_hour_standard"]
+
+
+def test_glue_dpus_from_worker_type():
+    assert cost.GlueJob("j", "G.1X", 2, "FLEX").dpus == 2
+    assert cost.GlueJob("j", "G.2X", 10, "STANDARD").dpus == 20
+    assert cost.GlueJob("j", "G.025X", 4, "STANDARD").dpus == 1
+
+
+def test_athena_minimum_is_10_mb():
+    # 1 byte and 9.9 MB both bill 10 MB: 1e7 / 1e12 x $5
+    assert cost.athena_query_cost(1, PRICES) == pytest.approx(5e-5)
+    assert cost.athena_query_cost(9_900_000, PRICES) == pytest.approx(5e-5)
+    assert cost.athena_query_cost(1, PRICES, minimum=False) == pytest.approx(1e6 / 1e12 * 5)
+
+
+def test_athena_rounds_up_to_the_megabyte():
+    # 323,232,878 bytes -> 324 MB billed
+    assert cost.athena_query_cost(323_232_878, PRICES) == pytest.approx(324e6 / 1e12 * 5)
+
+
+def test_databrew_bills_whole_minutes_per_node():
+    assert cost.databrew_job_cost(2, 4.2, 0.48) == pytest.approx(2 * 5 * 0.48 / 60)
+    assert cost.databrew_job_cost(5, 0.1, 0.48) == pytest.approx(5 * 1 * 0.48 / 60)
+    assert cost.databrew_job_cost(2, 5.0, 0.48) == pytest.approx(2 * 5 * 0.48 / 60)
+
+
+def test_crawler_minimum():
+    assert cost.crawler_cost(2, 60, 0.44, 600) == pytest.approx(2 * 600 * 0.44 / 3600)
+    assert cost.crawler_cost(2, 900, 0.44, 600) == pytest.approx(2 * 900 * 0.44 / 3600)
+
+
+def test_s3_gb_months_with_versions_and_replica():
+    gib = 2**30
+    # one current copy only
+    assert cost.stored_gb_months(gib, 30, None) == pytest.approx(1.0)
+    # daily runs, noncurrent versions kept 30 days: 1 current + 30 noncurrent copies
+    assert cost.stored_gb_months(gib, 30, 30) == pytest.approx(31.0)
+    # ... and a replica bucket versioned the same way doubles it
+    assert cost.stored_gb_months(gib, 30, 30, replicas=1) == pytest.approx(62.0)
+    # weekly runs (~4.3 a month), 7-day window: 1 + 4.3 * 7 / 30 copies
+    assert cost.stored_gb_months(gib, 4.3, 7) == pytest.approx(1 + 4.3 * 7 / 30)
+
+
+def test_prices_file_entries_are_complete():
+    doc = json.loads(Path(cost.PRICES_PATH).read_text())
+    assert doc["taken"] == "2026-12-01"
+    assert doc["region"] == "ca-central-1"
+    for name, entry in doc["prices"].items():
+        assert {"value", "unit", "region", "status", "source"} <= set(entry), name
+        assert entry["status"] in {"verified", "assumed"}, name
+        if entry["status"] == "assumed":
+            assert entry.get("reason"), f"{name}: an assumed price needs a reason"
+        assert isinstance(entry["value"], int | float) and entry["value"] >= 0, name
+
+
+def test_a_price_without_a_source_is_refused(tmp_path):
+    bad = tmp_path / "prices.json"
+    bad.write_text(
+        json.dumps({"prices": {"x": {"value": 1, "unit": "u", "region": "r", "status": "verified"}}})
+    )
+    with pytest.raises(cost.PriceError, match="lacks source"):
+        cost.load_prices(bad)
+
+
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).parents[2] / "queries").glob("*.sql")), ids=lambda p: p.stem
+)
+def test_every_named_query_parses_to_a_table_and_its_columns(path):
+    table, columns, _ = cost.parse_query(path.read_text())
+    assert table in cost.athena_tables()
+    assert columns, "a query reads at least one column"
+    assert set(columns) <= set(cost.athena_tables()[table])
+
+
+def test_parse_query_ignores_comments_literals_functions_and_aliases():
+    sql = "-- avg fee by year\nselect year(issue_date) as y, count(*) as licences from licences where status = 'fee_paid'"
+    table, columns, where = cost.parse_query(sql)
+    assert table == "licences"
+    assert columns == ("status", "issue_date")  # table order; 'year(' is a call, 'fee_paid' a literal
+    assert "status" in where
+
+
+def test_query_scan_bytes_scales_with_rows():
+    sql = "select avg(fee_paid) from licences where status = 'Issued'"
+    per_row = cost.MEASURED["licences_column_bytes_per_row"]
+    expected = 1_000_000 * (per_row["fee_paid"] + per_row["status"]) + cost.MEASURED["licences_footer_bytes"]
+    assert cost.query_scan_bytes(sql, 1_000_000) == pytest.approx(expected, abs=1)
+    assert math.isclose(
+        cost.query_scan_bytes(sql, 2_000_000) - cost.query_scan_bytes(sql, 1_000_000),
+        1_000_000 * (per_row["fee_paid"] + per_row["status"]),
+        abs_tol=1,
+    )
