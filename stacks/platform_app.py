@@ -89,7 +89,7 @@ def build_app(
         key=storage.key,
         alerts_topic=observability.alerts_topic,
     )
-    pipeline.add_dependency(storage, "buckets are referenced by name")
+    pipeline.add_stack_dependency(storage, "buckets are referenced by name")
 
     for key, value in config.tags.items():
         Tags.of(app).add(key, value)

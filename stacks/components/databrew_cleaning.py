@@ -131,7 +131,7 @@ class DataBrewCleaning(Construct):
             target_arn=dataset_arn,
             rules=[_ruleset_rule(rule) for rule in rules.databrew_rules()],
         )
-        ruleset.add_dependency(dataset)
+        ruleset.add_resource_dependency(dataset)
 
         encryption = {"encryption_mode": "SSE-KMS", "encryption_key_arn": props.key.key_arn}
         self.profile_job = databrew.CfnJob(
@@ -164,8 +164,8 @@ class DataBrewCleaning(Construct):
             timeout=settings.timeout_minutes,
             **encryption,
         )
-        self.profile_job.add_dependency(dataset)
-        self.profile_job.add_dependency(ruleset)
+        self.profile_job.add_resource_dependency(dataset)
+        self.profile_job.add_resource_dependency(ruleset)
 
         steps = load_recipe_steps()
         recipe = databrew.CfnRecipe(
@@ -204,7 +204,7 @@ class DataBrewCleaning(Construct):
             timeout=settings.timeout_minutes,
             **encryption,
         )
-        self.recipe_job.add_dependency(dataset)
+        self.recipe_job.add_resource_dependency(dataset)
         self.recipe_job.node.add_dependency(publication)
 
     def _publish(self, recipe: databrew.CfnRecipe, steps: list[dict[str, Any]]) -> Construct:

@@ -1,6 +1,7 @@
 """The state machine that runs the pipeline in order, and the two triggers that start it.
 
-Order: wait for older runs → DataBrew recipe job → cleaned-data crawler (polled, bounded) → quality
+Order: wait for older runs → start the DataBrew profile job (not awaited) → DataBrew recipe job →
+cleaned-data crawler (polled, bounded) → quality
 job → summary job → curated crawler (started; Athena reads the curated tables through partition
 projection, so nothing waits for it) → read the quality report → success notification with counts.
 
@@ -171,7 +172,30 @@ class PipelineOrchestration(Construct):
             result_path="$.failure",
         ).next(failure_notice)
 
-        # --- DataBrew, then the cleaned-data crawler, polled until it is done ----------------------
+        # --- DataBrew: the profile job alongside (not awaited), the recipe job to completion -------
+        profile = tasks.GlueDataBrewStartJobRun(
+            self,
+            "Start profile job",
+            name=names.databrew_profile_job,
+            integration_pattern=sfn.IntegrationPattern.REQUEST_RESPONSE,
+            result_selector={"run.$": "$.RunId"},
+            result_path="$.profile",
+        )
+        profile.add_retry(
+            errors=RETRYABLE_ERRORS["throttling"],
+            interval=Duration.seconds(5),
+            backoff_rate=2,
+            max_attempts=5,
+        )
+        # Statistics are a by-product: a profile that cannot start (one still running, say) must not
+        # stop the run. A failed profile run is reported by the DataBrew failure rule.
+        profile_skipped = sfn.Pass(
+            self,
+            "Profile job not started",
+            parameters={"skipped.$": "$.caught.Error"},
+            result_path="$.profile",
+        )
+        profile.add_catch(profile_skipped, errors=["States.ALL"], result_path="$.caught")
         clean = guarded(
             tasks.GlueDataBrewStartJobRun(
                 self,
@@ -294,10 +318,12 @@ class PipelineOrchestration(Construct):
 
         definition = start.next(list_running).next(
             sfn.Choice(self, "Oldest running?")
-            .when(sfn.Condition.string_equals_json_path("$.guard.running.oldest", "$.execution"), clean)
+            .when(sfn.Condition.string_equals_json_path("$.guard.running.oldest", "$.execution"), profile)
             .when(sfn.Condition.number_greater_than_equals("$.guard.waits", GUARD_MAX_WAITS), guard_gave_up)
             .otherwise(guard_wait.next(count_wait).next(list_running))
         )
+        profile.next(clean)
+        profile_skipped.next(clean)
         clean.next(start_crawler).next(crawler_wait).next(crawler_state).next(count_poll).next(
             sfn.Choice(self, "Crawler done?")
             .when(

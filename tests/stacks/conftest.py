@@ -91,3 +91,24 @@ def stage(request) -> str:
 @pytest.fixture
 def synthesized(synthesize, stage) -> Synthesized:
     return synthesize(stage)
+
+
+def render_tokens(part: Any) -> str:
+    """A CloudFormation token inside a joined string, as readable text: ``${Ref}``, ``${Id.Attr}``."""
+    if isinstance(part, str):
+        return part
+    if "Ref" in part:
+        return f"${{{part['Ref']}}}"
+    if "Fn::GetAtt" in part:
+        resource, attribute = part["Fn::GetAtt"]
+        return f"${{{resource}.{attribute}}}"
+    if "Fn::GetStackOutput" in part:
+        return f"${{{part['Fn::GetStackOutput']['OutputName']}}}"
+    raise ValueError(f"unexpected token {part}")
+
+
+def state_machine_definition(definition_string: Any) -> dict[str, Any]:
+    """A state machine's ``DefinitionString`` (an ``Fn::Join`` around tokens) parsed as ASL."""
+    if isinstance(definition_string, str):
+        return json.loads(definition_string)
+    return json.loads("".join(render_tokens(p) for p in definition_string["Fn::Join"][1]))

@@ -29,6 +29,7 @@ from stacks.layout import (
     SUMMARY_PREFIX,
 )
 from stacks.names import PlatformNames
+from tests.stacks.conftest import state_machine_definition
 
 STACK = "Pipeline"
 
@@ -341,24 +342,14 @@ def state_machine(synthesized) -> tuple[str, dict[str, Any]]:
 
 def definition(synthesized) -> dict[str, Any]:
     """The state machine definition as ASL, with CloudFormation tokens rendered as ``${...}``."""
-
-    def render(part: Any) -> str:
-        if isinstance(part, str):
-            return part
-        if "Ref" in part:
-            return "${{{}}}".format(part["Ref"])
-        if "Fn::GetAtt" in part:
-            return "${{{}.{}}}".format(*tuple(part["Fn::GetAtt"]))
-        return "${{{}}}".format(part["Fn::GetStackOutput"]["OutputName"])
-
-    body = state_machine(synthesized)[1]["Properties"]["DefinitionString"]
-    return json.loads("".join(render(p) for p in body["Fn::Join"][1]))
+    return state_machine_definition(state_machine(synthesized)[1]["Properties"]["DefinitionString"])
 
 
 MAIN_PATH = [
     "Start run",
     "List running executions",
     "Oldest running?",
+    "Start profile job",
     "Clean with DataBrew",
     "Crawl cleaned data",
     "Crawler running",
@@ -401,7 +392,8 @@ def test_tasks_use_the_right_integrations(synthesized):
 
 def test_every_task_retries_transient_errors_and_catches_the_rest(synthesized):
     states = definition(synthesized)["States"]
-    tasks = {name: s for name, s in states.items() if s["Type"] == "Task" and name != "Notify failure"}
+    side_steps = {"Notify failure", "Start profile job"}
+    tasks = {name: s for name, s in states.items() if s["Type"] == "Task" and name not in side_steps}
     assert len(tasks) == 9
     for name, task in tasks.items():
         retried = {e for r in task["Retry"] for e in r["ErrorEquals"]}
@@ -436,9 +428,19 @@ def test_waits_are_bounded(synthesized):
     assert guard_choices[0] == {
         "Variable": "$.guard.running.oldest",
         "StringEqualsPath": "$.execution",
-        "Next": "Clean with DataBrew",
+        "Next": "Start profile job",
     }
     assert any(c.get("Variable") == "$.guard.waits" for c in guard_choices)
+
+
+def test_profile_job_runs_alongside_and_never_stops_the_run(synthesized):
+    states = definition(synthesized)["States"]
+    profile = states["Start profile job"]
+    assert profile["Resource"].endswith(":states:::databrew:startJobRun")  # not .sync: not awaited
+    assert profile["Parameters"] == {"Name": names(synthesized).databrew_profile_job}
+    assert {e for r in profile["Retry"] for e in r["ErrorEquals"]} >= {"DataBrew.ThrottlingException"}
+    (catch,) = profile["Catch"]
+    assert states[catch["Next"]]["Next"] == profile["Next"] == "Clean with DataBrew"
 
 
 def test_success_notice_carries_the_counts_to_the_alerts_topic(synthesized):
