@@ -4,8 +4,8 @@ What is measured: ``python app.py`` as a fresh subprocess (what ``cdk synth`` ru
 Python start, jsii/Node start-up and loading aws-cdk-lib, building the constructs, cdk-nag, the
 built-in CloudFormation validator, writing cdk.out) against the same for an app with one stack and one
 ``s3.Bucket`` (also default ``App()``, so the built-in validator runs there too). The two alternate in
-each round; the medians and their ratio are printed. The CDK CLI's own start-up (``npx cdk synth``) is
-not included: it is the same fixed cost on both sides.
+each round; the medians and their ratio are printed. A second comparison runs both through the
+pinned CDK CLI (``cdk synth``, what ``make synth`` waits for: the CLI's start-up is then on both sides).
 
 With ``--breakdown`` (on in full mode), each variant also runs in a child process that times its phases
 in-process (imports incl. jsii start-up, building the constructs, ``app.synth()``) and variants switch
@@ -79,6 +79,26 @@ def measure_apps(rounds: int, workdir: Path) -> tuple[list[float], list[float]]:
                 full.append(_timed_run([PYTHON, "app.py"], _env(outdir)))
             else:
                 one.append(_timed_run([PYTHON, str(one_app)], _env(outdir)))
+    return full, one
+
+
+def measure_cli(rounds: int, workdir: Path) -> tuple[list[float], list[float]]:
+    """Both apps through the pinned CLI: ``cdk synth`` (full app via cdk.json) vs ``--app one_bucket``."""
+    cdk = str(REPO_ROOT / "node_modules" / ".bin" / "cdk")
+    one_app = workdir / "one_bucket_app.py"
+    one_app.write_text(ONE_BUCKET_APP)
+    full, one = [], []
+    for i in range(rounds):
+        order = ("full", "one") if i % 2 == 0 else ("one", "full")
+        for which in order:
+            outdir = tempfile.mkdtemp(prefix=f"cli-{which}-", dir=workdir)
+            env = {**_env(outdir), "CDK_DISABLE_CLI_TELEMETRY": "true"}
+            env.pop("CDK_OUTDIR")
+            argv = [cdk, "synth", "--all", "--quiet", "--no-notices", "--output", outdir]
+            if which == "full":
+                full.append(_timed_run(argv, env))
+            else:
+                one.append(_timed_run([*argv, "--app", f"{PYTHON} {one_app}"], env))
     return full, one
 
 
@@ -191,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
         emit("synth_ratio_full_to_one_bucket", ratio)
         emit("synth_ratio_target_met", ratio <= 2.0)
         stack_facts(next(p for p in workdir.iterdir() if p.name.startswith("synth-full-")))
+        cli_full, cli_one = measure_cli(rounds, workdir)
+        emit("synth_cli_full_app_seconds_median", median(cli_full))
+        emit("synth_cli_one_bucket_app_seconds_median", median(cli_one))
+        cli_ratio = median(cli_full) / median(cli_one)
+        emit("synth_cli_ratio_full_to_one_bucket", cli_ratio)
+        emit("synth_cli_ratio_target_met", cli_ratio <= 2.0)
         if breakdown:
             results = measure_breakdown(args.breakdown_rounds, workdir)
             for variant, phases in results.items():
