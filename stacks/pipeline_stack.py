@@ -5,12 +5,12 @@ Athena. Replaceable at will: it holds no data of its own (the buckets live in th
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Stack
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from stacks.components.access import allow_log_group_encryption
 from stacks.components.analytics_workgroup import AnalyticsWorkgroup, AnalyticsWorkgroupProps
 from stacks.components.databrew_cleaning import DataBrewCleaning, DataBrewCleaningProps
 from stacks.components.licence_catalog import LicenceCatalog, LicenceCatalogProps
@@ -132,19 +132,9 @@ class PipelineStack(Stack):
 
     def _allow_glue_log_encryption(self, key: kms.Key) -> None:
         """Glue's security configuration encrypts its CloudWatch log groups with the platform key."""
-        logs_arn = f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:/aws-glue/*"
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="GlueLogGroupsInThisAccount",
-                principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                resources=["*"],
-                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": logs_arn}},
-            )
+        allow_log_group_encryption(
+            key,
+            sid="GlueLogGroupsInThisAccount",
+            region=self.region,
+            log_group_arn=f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:/aws-glue/*",
         )

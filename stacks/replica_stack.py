@@ -9,10 +9,9 @@ from aws_cdk import Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.components.lifecycle import expire_after_rule, versioned_data_rules
-from stacks.components.nag import acknowledge
+from stacks.components.lifecycle import versioned_data_rules
 from stacks.components.platform_key import PlatformKey, PlatformKeyProps
-from stacks.components.secure_bucket import SecureBucket, SecureBucketProps
+from stacks.components.secure_bucket import SecureBucket, SecureBucketProps, access_log_bucket
 from stacks.config import StageConfig
 from stacks.removal import removal_policy
 
@@ -34,27 +33,12 @@ class ReplicaStack(Stack):
                 removal_policy=removal,
             ),
         ).key
-        access_logs = SecureBucket(
+        self.access_logs_bucket = access_log_bucket(
             self,
-            "AccessLogs",
-            SecureBucketProps(
-                bucket_name=config.bucket_name("access-logs", replica=True),
-                removal_policy=removal,
-                encryption_key=None,
-                access_logs_bucket=None,
-                versioned=False,
-                lifecycle_rules=[
-                    expire_after_rule("expire-access-logs", config.storage.access_log_retention_days)
-                ],
-            ),
+            bucket_name=config.bucket_name("access-logs", replica=True),
+            retention_days=config.storage.access_log_retention_days,
+            removal=removal,
         )
-        acknowledge(
-            access_logs.bucket,
-            "S1",
-            "This is the server-access-log target of the backup region; logging it into itself would log "
-            "its own log deliveries without end.",
-        )
-        self.access_logs_bucket = access_logs.bucket
         self.replicas: dict[str, s3.IBucket] = {
             purpose: SecureBucket(
                 self,

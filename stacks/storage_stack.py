@@ -12,9 +12,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.components.lifecycle import expire_after_rule, infrequent_access_rule, versioned_data_rules
-from stacks.components.nag import acknowledge
 from stacks.components.platform_key import PlatformKey, PlatformKeyProps
-from stacks.components.secure_bucket import ReplicaTarget, SecureBucket, SecureBucketProps
+from stacks.components.secure_bucket import ReplicaTarget, SecureBucket, SecureBucketProps, access_log_bucket
 from stacks.config import StageConfig
 from stacks.layout import RAW_PREFIX
 from stacks.removal import removal_policy
@@ -45,27 +44,12 @@ class StorageStack(Stack):
             ),
         ).key
 
-        access_logs = SecureBucket(
+        self.access_logs_bucket = access_log_bucket(
             self,
-            "AccessLogs",
-            SecureBucketProps(
-                bucket_name=config.bucket_name("access-logs"),
-                removal_policy=removal,
-                encryption_key=None,
-                access_logs_bucket=None,
-                versioned=False,
-                lifecycle_rules=[
-                    expire_after_rule("expire-access-logs", config.storage.access_log_retention_days)
-                ],
-            ),
+            bucket_name=config.bucket_name("access-logs"),
+            retention_days=config.storage.access_log_retention_days,
+            removal=removal,
         )
-        acknowledge(
-            access_logs.bucket,
-            "S1",
-            "This is the server-access-log target of the region; logging it into itself would log its own "
-            "log deliveries without end.",
-        )
-        self.access_logs_bucket = access_logs.bucket
 
         def data_bucket(
             construct_id: str, purpose: str, extra_rules: list[s3.LifecycleRule], *, events: bool = False

@@ -102,3 +102,27 @@ def allow_metric_publishing(role: iam.Role, namespaces: Sequence[str]) -> None:
         "cloudwatch:PutMetricData supports no resource-level permission; the statement is limited by the "
         "cloudwatch:namespace condition to the platform's own metric namespaces.",
     )
+
+
+def allow_log_group_encryption(key: kms.IKey, *, sid: str, region: str, log_group_arn: str) -> None:
+    """Let CloudWatch Logs use ``key`` for the log groups matching ``log_group_arn`` (``*`` allowed).
+
+    The statement lands in the key's own stack and holds only strings, so it creates no dependency
+    back on the stack that owns the log group.
+    """
+    operator = "ArnLike" if "*" in log_group_arn else "ArnEquals"
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=sid,
+            principals=[iam.ServicePrincipal(f"logs.{region}.amazonaws.com")],
+            actions=[
+                "kms:Encrypt",
+                "kms:Decrypt",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:DescribeKey",
+            ],
+            resources=["*"],
+            conditions={operator: {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+        )
+    )

@@ -23,6 +23,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks.components.access import allow_log_group_encryption
 from stacks.components.lifecycle import versioned_data_rules
 from stacks.components.secure_bucket import SecureBucket, SecureBucketProps, s3_arn
 
@@ -209,18 +210,9 @@ class AuditTrail(Construct):
                 conditions=trail_only,
             )
         )
-        props.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogsForTheAuditLogGroup",
-                principals=[iam.ServicePrincipal(f"logs.{props.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt",
-                    "kms:Decrypt",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:DescribeKey",
-                ],
-                resources=["*"],
-                conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-            )
+        allow_log_group_encryption(
+            props.key,
+            sid="AllowCloudWatchLogsForTheAuditLogGroup",
+            region=props.region,
+            log_group_arn=log_group_arn,
         )

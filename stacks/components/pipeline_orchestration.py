@@ -28,7 +28,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from stacks.components.access import allow_key_use
+from stacks.components.access import allow_key_use, allow_log_group_encryption
 from stacks.components.log_retention import retention_days
 from stacks.components.nag import acknowledge
 from stacks.config import ScheduleSettings
@@ -72,8 +72,8 @@ class PipelineOrchestrationProps:
 class PipelineOrchestration(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: PipelineOrchestrationProps) -> None:
         super().__init__(scope, construct_id)
-        self._props = props
         names = props.names
+        self.log_group_name = f"/aws/vendedlogs/states/{names.state_machine}"
         stack = Stack.of(self)
 
         failure_notice = tasks.SnsPublish(
@@ -344,7 +344,7 @@ class PipelineOrchestration(Construct):
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            log_group_name=f"/aws/vendedlogs/states/{names.state_machine}",
+            log_group_name=self.log_group_name,
             encryption_key=props.key,
             retention=retention_days(props.log_retention_days),
             removal_policy=props.removal_policy,
@@ -396,29 +396,16 @@ class PipelineOrchestration(Construct):
 
     def _allow_log_encryption(self, key: kms.IKey) -> None:
         stack = Stack.of(self)
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="StateMachineLogGroup",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                resources=["*"],
-                conditions={
-                    "ArnEquals": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name=f"/aws/vendedlogs/states/{self._props.names.state_machine}",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
+        allow_log_group_encryption(
+            key,
+            sid="StateMachineLogGroup",
+            region=stack.region,
+            log_group_arn=stack.format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=self.log_group_name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            ),
         )
 
     @staticmethod

@@ -11,6 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks.components.lifecycle import expire_after_rule
 from stacks.components.nag import acknowledge
 
 
@@ -147,3 +148,28 @@ class SecureBucket(Construct):
                 "its replica; the role is limited to this one bucket pair and its two keys.",
             )
         return role
+
+
+def access_log_bucket(
+    scope: Construct, *, bucket_name: str, retention_days: int, removal: RemovalPolicy
+) -> s3.Bucket:
+    """A region's server-access-log target: SSE-S3 (log delivery cannot use SSE-KMS), logs expire."""
+    bucket = SecureBucket(
+        scope,
+        "AccessLogs",
+        SecureBucketProps(
+            bucket_name=bucket_name,
+            removal_policy=removal,
+            encryption_key=None,
+            access_logs_bucket=None,
+            versioned=False,
+            lifecycle_rules=[expire_after_rule("expire-access-logs", retention_days)],
+        ),
+    ).bucket
+    acknowledge(
+        bucket,
+        "S1",
+        "This is the server-access-log target of its region; logging it into itself would log its own "
+        "log deliveries without end.",
+    )
+    return bucket
