@@ -72,7 +72,8 @@ def test_aborted_execution_has_its_own_exit_code(deploy_pipeline):
     assert raised.value.exit_code == 5
     # moto keeps no error/cause for a stopped execution (AWS would report "Operator: ...")
     assert " ABORTED in state Long after " in str(raised.value)
-    assert polls == [0.05]
+    # moto applies the stop on its execution thread: the follower may poll a few more times first
+    assert polls and set(polls) == {0.05}
 
 
 def test_timed_out_execution_has_its_own_exit_code(deploy_pipeline, dap):
