@@ -88,53 +88,61 @@ class LicenceCatalog(Construct):
                 "licence": "Open Government Licence - Vancouver",
             }
 
-        self.cleaned_table = glue.S3Table(
-            self,
-            "CleanedTable",
-            database=self.database,
-            table_name=names.cleaned_table,
-            description="Portal export after the DataBrew recipe: typed, trimmed, de-duplicated",
-            storage=glue.S3TableStorage.from_bucket(props.transformed_bucket),
-            s3_prefix=CLEANED_PREFIX,
-            data_format=glue.DataFormat.PARQUET,
-            columns=glue_columns(schema.CLEANED_COLUMNS, exclude=[schema.PARTITION_COLUMN]),
-            partition_keys=glue_columns(
-                [c for c in schema.CLEANED_COLUMNS if c.name == schema.PARTITION_COLUMN]
-            ),
-            parameters=governance(f"DataBrew job {names.databrew_recipe_job}"),
-        )
-        year_projection = {
-            "year": glue.PartitionProjectionConfiguration.integer(
-                min=FIRST_LICENCE_YEAR, max=LAST_PROJECTED_YEAR
+        def table(construct_id: str, name: str, description: str, bucket: s3.IBucket, prefix: str,
+                  columns, partition: str, source: str, projected: bool) -> glue.S3Table:  # fmt: skip
+            return glue.S3Table(
+                self,
+                construct_id,
+                database=self.database,
+                table_name=name,
+                description=description,
+                storage=glue.S3TableStorage.from_bucket(bucket),
+                s3_prefix=prefix,
+                data_format=glue.DataFormat.PARQUET,
+                columns=glue_columns(columns, exclude=[partition]),
+                partition_keys=glue_columns([c for c in columns if c.name == partition]),
+                partition_projection={
+                    partition: glue.PartitionProjectionConfiguration.integer(
+                        min=FIRST_LICENCE_YEAR, max=LAST_PROJECTED_YEAR
+                    )
+                }
+                if projected
+                else None,
+                parameters=governance(source),
             )
-        }
-        self.summary_table = glue.S3Table(
-            self,
-            "SummaryTable",
-            database=self.database,
-            table_name=names.summary_table,
-            description="Issued licences with many employees, per local issue day (Vancouver time)",
-            storage=glue.S3TableStorage.from_bucket(props.curated_bucket),
-            s3_prefix=SUMMARY_PREFIX,
-            data_format=glue.DataFormat.PARQUET,
-            columns=glue_columns(summary.SUMMARY_COLUMNS, exclude=["year"]),
-            partition_keys=glue_columns([c for c in summary.SUMMARY_COLUMNS if c.name == "year"]),
-            partition_projection=year_projection,
-            parameters=governance(f"Glue job {names.summary_job}"),
+
+        self.cleaned_table = table(
+            "CleanedTable",
+            names.cleaned_table,
+            "Portal export after the DataBrew recipe: typed, trimmed, de-duplicated",
+            props.transformed_bucket,
+            CLEANED_PREFIX,
+            schema.CLEANED_COLUMNS,
+            schema.PARTITION_COLUMN,
+            f"DataBrew job {names.databrew_recipe_job}",
+            projected=False,  # file_year partitions are registered by the cleaned-data crawler
         )
-        self.licences_table = glue.S3Table(
-            self,
+        self.summary_table = table(
+            "SummaryTable",
+            names.summary_table,
+            "Issued licences with many employees, per local issue day (Vancouver time)",
+            props.curated_bucket,
+            SUMMARY_PREFIX,
+            summary.SUMMARY_COLUMNS,
+            "year",
+            f"Glue job {names.summary_job}",
+            projected=True,
+        )
+        self.licences_table = table(
             "LicencesTable",
-            database=self.database,
-            table_name=names.licences_table,
-            description="Quality-checked licences with the analysis columns, for ad-hoc questions",
-            storage=glue.S3TableStorage.from_bucket(props.curated_bucket),
-            s3_prefix=LICENCES_PREFIX,
-            data_format=glue.DataFormat.PARQUET,
-            columns=glue_columns(summary.LICENCES_COLUMNS, exclude=["year"]),
-            partition_keys=glue_columns([c for c in summary.LICENCES_COLUMNS if c.name == "year"]),
-            partition_projection=year_projection,
-            parameters=governance(f"Glue job {names.summary_job}"),
+            names.licences_table,
+            "Quality-checked licences with the analysis columns, for ad-hoc questions",
+            props.curated_bucket,
+            LICENCES_PREFIX,
+            summary.LICENCES_COLUMNS,
+            "year",
+            f"Glue job {names.summary_job}",
+            projected=True,
         )
 
         self.crawler_role = iam.Role(
