@@ -29,10 +29,10 @@ def _acknowledge_resources(role: iam.IRole, resources: Sequence[str], reason: st
             acknowledge(role, f"IAM5[Resource::{resource}]", reason)
 
 
-def allow_prefix_read(role: iam.Role, bucket_name: str, prefixes: Sequence[str]) -> None:
-    """Get the objects under ``prefixes`` and list only those prefixes."""
+def _allow_prefixes(role: iam.Role, bucket_name: str, prefixes: Sequence[str], actions: list[str]) -> None:
+    """``actions`` on the objects under ``prefixes``, and listing of those prefixes only."""
     objects = [s3_arn(role, bucket_name, f"/{p}*") for p in prefixes]
-    role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=objects))
+    role.add_to_policy(iam.PolicyStatement(actions=actions, resources=objects))
     role.add_to_policy(
         iam.PolicyStatement(
             actions=["s3:ListBucket"],
@@ -43,27 +43,21 @@ def allow_prefix_read(role: iam.Role, bucket_name: str, prefixes: Sequence[str])
         )
     )
     _acknowledge_resources(role, objects, PREFIX_REASON)
+
+
+def allow_prefix_read(role: iam.Role, bucket_name: str, prefixes: Sequence[str]) -> None:
+    """Get the objects under ``prefixes`` and list only those prefixes."""
+    _allow_prefixes(role, bucket_name, prefixes, ["s3:GetObject"])
 
 
 def allow_prefix_write(role: iam.Role, bucket_name: str, prefixes: Sequence[str]) -> None:
     """Write, overwrite and delete objects under ``prefixes`` (output folders are replaced each run)."""
-    objects = [s3_arn(role, bucket_name, f"/{p}*") for p in prefixes]
-    role.add_to_policy(
-        iam.PolicyStatement(
-            actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-            resources=objects,
-        )
+    _allow_prefixes(
+        role,
+        bucket_name,
+        prefixes,
+        ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
     )
-    role.add_to_policy(
-        iam.PolicyStatement(
-            actions=["s3:ListBucket"],
-            resources=[s3_arn(role, bucket_name)],
-            conditions={
-                "StringLike": {"s3:prefix": [f"{p}*" for p in prefixes] + [p.rstrip("/") for p in prefixes]}
-            },
-        )
-    )
-    _acknowledge_resources(role, objects, PREFIX_REASON)
 
 
 def allow_key_use(role: iam.Role, key: kms.IKey, *, encrypt: bool) -> None:

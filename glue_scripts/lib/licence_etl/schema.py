@@ -57,7 +57,6 @@ CLEANED_COLUMNS: tuple[Column, ...] = (
 
 RAW_HEADER: tuple[str, ...] = tuple(c.raw_name for c in CLEANED_COLUMNS)
 CLEANED_NAMES: tuple[str, ...] = tuple(c.name for c in CLEANED_COLUMNS)
-RENAMES: dict[str, str] = {c.raw_name: c.name for c in CLEANED_COLUMNS}
 PARTITION_COLUMN = "file_year"
 
 
