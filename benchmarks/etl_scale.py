@@ -80,6 +80,23 @@ def output_root(engine: str, rows: int | str) -> Path:
 
 
 # -- the two engines ----------------------------------------------------------------------------------
+def _measured(
+    times: tuple[float, float, float, float], recipe: dict, report: dict, result: dict
+) -> dict[str, Any]:
+    """One engine's step times and row counts, in the same shape for Spark and DuckDB."""
+    t0, t1, t2, t3 = times
+    return {
+        "recipe": t1 - t0,
+        "quality": t2 - t1,
+        "summary": t3 - t2,
+        "total": t3 - t0,
+        "rows_read": recipe["rows_read"],
+        "passed": report["rows_passed"],
+        "failed": report["rows_failed"],
+        "summary_rows": result["summary_rows"],
+    }
+
+
 def run_spark(spark, csv: Path, out: Path) -> dict[str, Any]:
     from dap.recipe_runner import run_recipe_job
 
@@ -108,16 +125,7 @@ def run_spark(spark, csv: Path, out: Path) -> dict[str, Any]:
         run_time=RUN_TIME,
     )
     t3 = time.perf_counter()
-    return {
-        "recipe": t1 - t0,
-        "quality": t2 - t1,
-        "summary": t3 - t2,
-        "total": t3 - t0,
-        "rows_read": recipe["rows_read"],
-        "passed": report["rows_passed"],
-        "failed": report["rows_failed"],
-        "summary_rows": result["summary_rows"],
-    }
+    return _measured((t0, t1, t2, t3), recipe, report, result)
 
 
 def run_duckdb(csv: Path, out: Path, threads: int) -> dict[str, Any]:
@@ -138,16 +146,7 @@ def run_duckdb(csv: Path, out: Path, threads: int) -> dict[str, Any]:
     )
     t3 = time.perf_counter()
     con.close()
-    return {
-        "recipe": t1 - t0,
-        "quality": t2 - t1,
-        "summary": t3 - t2,
-        "total": t3 - t0,
-        "rows_read": recipe["rows_read"],
-        "passed": report["rows_passed"],
-        "failed": report["rows_failed"],
-        "summary_rows": result["summary_rows"],
-    }
+    return _measured((t0, t1, t2, t3), recipe, report, result)
 
 
 # -- comparing the outputs ----------------------------------------------------------------------------
