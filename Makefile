@@ -1,4 +1,4 @@
-# vancouver-dap: every target bootstraps what it needs (.venv from pyproject.toml, node_modules from
+# vancouver-dap: every target bootstraps what it needs (.venv from requirements.lock, node_modules from
 # package-lock.json), and only when missing or out of date.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -14,11 +14,17 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test synth diff deploy destroy lint snapshot-update bootstrap bench clean
+.PHONY: demo test synth diff diff-offline deploy destroy lint lock snapshot-update bootstrap bench clean
 
-$(PY_STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --editable '.[dev]'
+# The venv is made anew from the lock whenever the lock or pyproject.toml changes, so it holds exactly
+# what the lock lists (pip cannot remove what a lock no longer names). --no-deps: the lock is complete,
+# and `pip check` proves it; the project itself installs without touching the index.
+$(PY_STAMP): requirements.lock pyproject.toml
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
+	$(BIN)/python -m pip check
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -63,6 +69,18 @@ bench: $(PY_STAMP) $(NODE_STAMP)
 	$(BIN)/python benchmarks/etl_scale.py $(if $(QUICK),--quick)
 	$(BIN)/python benchmarks/athena_scan.py $(if $(QUICK),--quick)
 	$(BIN)/python -m dap cost --stage $(STAGE)
+
+## diff-offline: `cdk diff` of every stage and stack, BASE (a git ref) against the working tree, with no
+## AWS credentials; SUMMARY=FILE also writes it as Markdown (the pull-request job's summary)
+BASE ?= main
+diff-offline: $(PY_STAMP) $(NODE_STAMP)
+	$(BIN)/python scripts/diff_offline.py --base $(BASE) $(if $(SUMMARY),--summary "$(SUMMARY)")
+
+## lock: resolve pyproject.toml's dev extra + requirements.in into requirements.lock, keeping every pin
+## that still fits; UPGRADE=1 moves every package to the newest version allowed (see README)
+lock: $(PY_STAMP)
+	$(BIN)/uv pip compile pyproject.toml requirements.in --extra dev --generate-hashes --universal \
+		--python-version 3.11 --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade) --quiet -o requirements.lock
 
 snapshot-update: $(PY_STAMP)
 	$(BIN)/pytest tests/stacks --snapshot-update
