@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import boto3
 import pytest
@@ -60,8 +61,15 @@ def test_aborted_execution_has_its_own_exit_code(deploy_pipeline):
     sfn = boto3.client("stepfunctions", region_name=REGION)
     polls = []
 
-    def operator_aborts(seconds: float) -> None:  # someone stops the run while we follow it
+    def operator_aborts(seconds: float) -> None:  # someone stops the run while it waits in Long
         polls.append(seconds)
+        # moto starts an execution's states on its own thread: stop only once Long is entered, as an
+        # operator watching the console would (a stop before that has no state to report).
+        for _ in range(200):
+            events = sfn.get_execution_history(executionArn=arn)["events"]
+            if any(e["type"] == "WaitStateEntered" for e in events):
+                break
+            time.sleep(0.01)
         sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped from the console")
 
     deployed = Deployed.from_stage("dev", sleep=operator_aborts)
