@@ -78,7 +78,9 @@ diff-offline: $(PY_STAMP) $(NODE_STAMP)
 
 ## lock: resolve pyproject.toml's dev extra + requirements.in into requirements.lock, keeping every pin
 ## that still fits; UPGRADE=1 moves every package to the newest version allowed (see README)
-lock: $(PY_STAMP)
+## (it needs only the locked uv, so an edited pyproject.toml does not first rebuild the venv from the old lock)
+lock:
+	@test -x $(BIN)/uv || $(MAKE) $(PY_STAMP)
 	$(BIN)/uv pip compile pyproject.toml requirements.in --extra dev --generate-hashes --universal \
 		--python-version 3.11 --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade) --quiet -o requirements.lock
 
