@@ -11,17 +11,23 @@ config, and every price from ``dap/prices.json`` (value, unit, source, verified/
 Usage assumptions that no template states are parameters of :class:`Usage` with their defaults named
 in the output, so an estimate is never silently based on a hidden constant.
 
-    dap cost [--stage NAME] [--rows N] [--runs-per-month K]
+    dap cost [--stage NAME] [--rows N] [--runs-per-month K] [--compare STAGE | --set KEY=VALUE ...]
+
+What a run pays for is what the state machine starts: a DataBrew job or crawler that only runs on its
+own schedule (``AWS::DataBrew::Schedule``, a crawler's ``Schedule``) is priced per scheduled run, once a
+month's worth, not per pipeline run. Glue jobs with auto scaling are priced for the workers the input
+needs (see :func:`glue_workers_used`), not for their maximum.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import re
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +36,12 @@ GIB = 2**30
 DAYS_PER_MONTH = 30.0
 HOURS_PER_MONTH = 730.0
 DPU_PER_WORKER = {"G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0, "Standard": 1.0}
+# vCPUs per worker, i.e. the Spark tasks one executor runs at once (Glue worker types: G.1X = 4 vCPU,
+# 16 GB; https://docs.aws.amazon.com/glue/latest/dg/add-job.html "Worker type").
+TASK_SLOTS_PER_WORKER = {"G.025X": 2, "G.1X": 4, "G.2X": 8, "G.4X": 16, "G.8X": 32, "Standard": 4}
+GLUE_MIN_WORKERS = 2  # one driver and at least one executor
+# Spark's spark.sql.files.maxPartitionBytes default: one input task per 128 MiB of Parquet.
+SPARK_PARTITION_BYTES = 128 * 2**20
 
 # Measured on the generated real-format data (sample_data/generate.py, seed 42) by the benchmarks, full
 # run of 2026-12-01 (benchmarks/README.md). Bytes per input row, so they scale with --rows.
@@ -114,6 +126,57 @@ def query_scan_bytes(sql: str, rows: int, measured: Mapping[str, Any] = MEASURED
     return int(sum(per_col.get(c, 0) for c in columns if c != "year") + measured["summary_footer_bytes"])
 
 
+_WEEKDAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
+_MONTHS = {"JAN": 1, "FEB": 2, "MAR": 3, "APR": 4, "MAY": 5, "JUN": 6, "JUL": 7, "AUG": 8, "SEP": 9,
+           "OCT": 10, "NOV": 11, "DEC": 12}  # fmt: skip
+_RATE_MINUTES = {"minute": 1, "minutes": 1, "hour": 60, "hours": 60, "day": 1440, "days": 1440}
+
+
+def _cron_values(field_: str, low: int, high: int, names: Mapping[str, int] | None = None) -> int:
+    """How many values of ``low..high`` an AWS cron field selects (lists, ranges, steps, names)."""
+    if field_ in ("*", "?"):
+        return high - low + 1
+    selected: set[int] = set()
+    once_a_month = 0  # "2#1" (first Monday), "L" (last day), "15W" (weekday nearest the 15th)
+    for part in field_.upper().split(","):
+        part, _, step = part.partition("/")
+        if "#" in part or part.endswith(("L", "W")):
+            once_a_month += 1
+            continue
+        start_text, _, end_text = part.partition("-")
+
+        def value(text: str) -> int:
+            return (names or {}).get(text, None) or int(text)
+
+        start = low if start_text == "*" else value(start_text)
+        end = (high if (step or start_text == "*") else start) if not end_text else value(end_text)
+        selected.update(range(start, end + 1, int(step or 1)))
+    return len(selected) + once_a_month
+
+
+def schedule_runs_per_month(expression: str) -> float:
+    """Runs a month of an EventBridge/Glue/DataBrew schedule: ``rate(7 days)`` or a 6-field AWS cron
+    ``cron(min hour day-of-month month day-of-week year)``. A month is 30 days, a week 30/7 of them."""
+    text = expression.strip()
+    rate = re.fullmatch(r"rate\(\s*(\d+)\s+(\w+)\s*\)", text)
+    if rate:
+        minutes = int(rate.group(1)) * _RATE_MINUTES[rate.group(2).lower()]
+        return DAYS_PER_MONTH * 1440 / minutes
+    cron = re.fullmatch(r"cron\((.+)\)", text)
+    if not cron or len(cron.group(1).split()) != 6:
+        raise ValueError(f"not a rate() or 6-field cron() schedule: {expression!r}")
+    minute, hour, day_of_month, month, day_of_week, _year = cron.group(1).split()
+    per_day = _cron_values(minute, 0, 59) * _cron_values(hour, 0, 23)
+    if day_of_week not in ("*", "?"):
+        weekdays = _cron_values(day_of_week, 1, 7, _WEEKDAYS)
+        days = weekdays if "#" in day_of_week or day_of_week.upper().endswith("L") else weekdays * 30 / 7
+    elif day_of_month not in ("*", "?"):
+        days = _cron_values(day_of_month, 1, 31)
+    else:
+        days = DAYS_PER_MONTH
+    return per_day * days * _cron_values(month, 1, 12, _MONTHS) / 12
+
+
 class PriceError(ValueError):
     """prices.json is missing a price or has a malformed entry."""
 
@@ -182,8 +245,9 @@ def stored_gb_months(
 class GlueJob:
     name: str
     worker_type: str
-    workers: int
+    workers: int  # NumberOfWorkers: the maximum when auto scaling is on
     execution_class: str  # STANDARD or FLEX
+    auto_scaling: bool = False  # --enable-auto-scaling true
 
     @property
     def dpus(self) -> float:
@@ -202,6 +266,14 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class DataBrewJob:
+    logical_id: str
+    name: str
+    job_type: str  # PROFILE or RECIPE
+    nodes: int  # MaxCapacity
+
+
+@dataclass(frozen=True)
 class Deployment:
     """What the synthesized templates declare, as the cost model needs it."""
 
@@ -212,25 +284,73 @@ class Deployment:
     alarms: int
     dashboards: int
     glue_jobs: tuple[GlueJob, ...]
-    databrew_jobs: tuple[tuple[str, str, int], ...]  # (logical id, type, MaxCapacity)
-    crawlers: int
+    databrew_jobs: tuple[DataBrewJob, ...]
+    crawlers: tuple[str, ...]  # crawler names
     data_event_selectors: int  # advanced selectors of category Data on S3 objects
     data_event_buckets: int  # buckets those selectors name (ARN prefixes)
     trail_to_cloudwatch_logs: bool
     email_subscriptions: int
     named_queries: tuple[tuple[str, str], ...] = ()  # (name, SQL)
+    # job or crawler name -> how often a pipeline run starts it (Tasks of the state machines)
+    started_per_run: Mapping[str, int] = field(default_factory=dict)
+    # job or crawler name -> its own schedules (cron/rate expressions)
+    schedules: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    state_transitions_per_run: int = 0  # states of the state machines, each entered once
+
+    def runs_per_month(self, name: str, pipeline_runs: float) -> tuple[int, float]:
+        """(starts per pipeline run, scheduled runs a month) of a job or crawler."""
+        scheduled = sum(schedule_runs_per_month(e) for e in self.schedules.get(name, ()))
+        return self.started_per_run.get(name, 0), scheduled
 
 
 def _name(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
+def _definition(definition_string: Any) -> dict[str, Any]:
+    """A state machine's ASL with CloudFormation tokens (partition, ARNs) rendered as short text."""
+    if isinstance(definition_string, str):
+        return json.loads(definition_string)
+    parts = definition_string["Fn::Join"][1]
+    return json.loads("".join(p if isinstance(p, str) else "TOKEN" for p in parts))
+
+
+def _states(definition: Mapping[str, Any]):
+    """Every state, including those inside Parallel branches and Map iterators."""
+    for state in definition.get("States", {}).values():
+        yield state
+        for branch in state.get("Branches", []):
+            yield from _states(branch)
+        for key in ("Iterator", "ItemProcessor"):
+            if key in state:
+                yield from _states(state[key])
+
+
+_STARTS = ("glue:startJobRun", "databrew:startJobRun", "glue:startCrawler")
+
+
+def run_path(definition: Mapping[str, Any]) -> dict[str, int]:
+    """``{job or crawler name: Tasks that start it}`` in one state machine definition."""
+    started: dict[str, int] = {}
+    for state in _states(definition):
+        resource = state.get("Resource", "")
+        if state.get("Type") != "Task" or not any(api in resource for api in _STARTS):
+            continue
+        parameters = state.get("Parameters", state.get("Arguments", {}))
+        name = parameters.get("JobName", parameters.get("Name"))
+        if isinstance(name, str):
+            started[name] = started.get(name, 0) + 1
+    return started
+
+
 def read_templates(templates: Mapping[str, Mapping[str, Any]]) -> Deployment:
     """Count what costs money in ``{stack id: template}`` (the synthesized cdk.out templates)."""
-    keys = alarms = std_metrics = hi_metrics = dashboards = crawlers = emails = 0
+    keys = alarms = std_metrics = hi_metrics = dashboards = emails = transitions = 0
     selectors = selector_buckets = 0
     to_logs = False
-    buckets, glue_jobs, brew, queries = [], [], [], []
+    buckets, glue_jobs, brew, queries, crawlers = [], [], [], [], []
+    started: dict[str, int] = {}
+    schedules: dict[str, list[str]] = {}
     for stack, template in sorted(templates.items()):
         for logical_id, res in template.get("Resources", {}).items():
             kind, props = res.get("Type"), res.get("Properties", {})
@@ -277,12 +397,31 @@ def read_templates(templates: Mapping[str, Mapping[str, Any]]) -> Deployment:
                         worker_type=props.get("WorkerType", "Standard"),
                         workers=int(props.get("NumberOfWorkers") or props.get("MaxCapacity") or 10),
                         execution_class=props.get("ExecutionClass", "STANDARD"),
+                        auto_scaling=props.get("DefaultArguments", {}).get("--enable-auto-scaling") == "true",
                     )
                 )
             elif kind == "AWS::DataBrew::Job":
-                brew.append((logical_id, props.get("Type", "RECIPE"), int(props.get("MaxCapacity", 5))))
+                brew.append(
+                    DataBrewJob(
+                        logical_id=logical_id,
+                        name=_name(props.get("Name", logical_id)),
+                        job_type=props.get("Type", "RECIPE"),
+                        nodes=int(props.get("MaxCapacity", 5)),
+                    )
+                )
+            elif kind == "AWS::DataBrew::Schedule":
+                for job_name in props.get("JobNames", []):
+                    schedules.setdefault(_name(job_name), []).append(props["CronExpression"])
             elif kind == "AWS::Glue::Crawler":
-                crawlers += 1
+                name = _name(props.get("Name", logical_id))
+                crawlers.append(name)
+                if props.get("Schedule", {}).get("ScheduleExpression"):
+                    schedules.setdefault(name, []).append(props["Schedule"]["ScheduleExpression"])
+            elif kind == "AWS::StepFunctions::StateMachine":
+                definition = _definition(props["DefinitionString"])
+                transitions += sum(1 for _ in _states(definition))
+                for name, count in run_path(definition).items():
+                    started[name] = started.get(name, 0) + count
             elif kind == "AWS::CloudTrail::Trail":
                 to_logs = to_logs or "CloudWatchLogsLogGroupArn" in props
                 for sel in props.get("AdvancedEventSelectors", []):
@@ -311,23 +450,52 @@ def read_templates(templates: Mapping[str, Mapping[str, Any]]) -> Deployment:
         dashboards=dashboards,
         glue_jobs=tuple(glue_jobs),
         databrew_jobs=tuple(brew),
-        crawlers=crawlers,
+        crawlers=tuple(sorted(crawlers)),
         data_event_selectors=selectors,
         data_event_buckets=selector_buckets,
         trail_to_cloudwatch_logs=to_logs,
         email_subscriptions=emails,
         named_queries=tuple(sorted(queries)),
+        started_per_run=started,
+        schedules={name: tuple(expressions) for name, expressions in schedules.items()},
+        state_transitions_per_run=transitions,
     )
 
 
-def synthesize_templates(stage: str | None = None) -> tuple[Any, dict[str, dict[str, Any]]]:
-    """(stage config, {stack id: template}) of the app for ``stage``, synthesized offline."""
+def with_settings(stages: Mapping[str, Any], stage: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of cdk.json's ``stages`` with dotted settings (``glue.max_workers``) set for ``stage``."""
+    import copy
+
+    from stacks.config import ConfigError
+
+    stages = copy.deepcopy(dict(stages))
+    if stage not in stages:
+        raise ConfigError(f"stage: {stage!r} is not a configured stage; allowed: {', '.join(sorted(stages))}")
+    for dotted, value in settings.items():
+        *path, last = dotted.split(".")
+        section = stages[stage]
+        for part in path:
+            if not isinstance(section.get(part), dict):
+                raise ConfigError(f"stages.{stage}.{dotted}: no such setting section {part!r}")
+            section = section[part]
+        section[last] = value
+    return stages
+
+
+def synthesize_templates(
+    stage: str | None = None, settings: Mapping[str, Any] | None = None
+) -> tuple[Any, dict[str, dict[str, Any]]]:
+    """(stage config, {stack id: template}) of the app for ``stage``, synthesized offline; ``settings``
+    (dotted names) override cdk.json for that stage, and are validated like cdk.json itself."""
+    from stacks.config import cdk_json_context
     from stacks.platform_app import build_app
 
+    context: dict[str, Any] = {"stage": stage} if stage else {}
+    if settings:
+        name = stage or cdk_json_context()["stage"]
+        context = {"stage": name, "stages": with_settings(cdk_json_context()["stages"], name, settings)}
     outdir = tempfile.mkdtemp(prefix="dap-cost-")
-    app, config = build_app(
-        {"stage": stage} if stage else None, outdir=outdir, cloudformation_validation=False
-    )
+    app, config = build_app(context or None, outdir=outdir, cloudformation_validation=False)
     try:
         app.synth()
     except RuntimeError as exc:  # cdk-nag findings fail the synth: the estimate would be of a broken app
@@ -339,6 +507,19 @@ def synthesize_templates(stage: str | None = None) -> tuple[Any, dict[str, dict[
         for p in Path(outdir).glob("*.template.json")
     }
     return config, templates
+
+
+def glue_workers_used(job: GlueJob, input_bytes: float) -> int:
+    """Workers a job runs with. Without auto scaling: all of them. With it, Glue adds executors as the
+    stages' parallelism asks (https://docs.aws.amazon.com/glue/latest/dg/auto-scaling.html): the model
+    takes one input task per 128 MiB (Spark's default split), one executor per worker running as many
+    tasks as the worker has vCPUs, plus the driver; at least 2 workers, at most the configured maximum.
+    """
+    if not job.auto_scaling:
+        return job.workers
+    tasks = max(1, math.ceil(input_bytes / SPARK_PARTITION_BYTES))
+    executors = math.ceil(tasks / TASK_SLOTS_PER_WORKER.get(job.worker_type, 4))
+    return max(GLUE_MIN_WORKERS, min(job.workers, 1 + executors))
 
 
 # -- the estimate ------------------------------------------------------------------------------------
@@ -364,8 +545,9 @@ class LineItem:
     service: str
     item: str
     per_run: float
-    per_month: float
+    per_month: float  # per_run x runs, plus what runs on its own schedule or is billed monthly
     basis: str
+    key: str = ""  # stable across stages and sizes, to line up two estimates (``--compare``)
 
 
 @dataclass
@@ -379,6 +561,10 @@ class Estimate:
     @property
     def per_run(self) -> float:
         return sum(i.per_run for i in self.items)
+
+    def by_key(self) -> dict[str, LineItem]:
+        """Items by a key that does not change with the stage or the figures in their label."""
+        return {i.key or re.sub(r"\d[\d.,]*", "#", f"{i.service} {i.item}"): i for i in self.items}
 
     @property
     def per_month(self) -> float:
@@ -466,43 +652,60 @@ def estimate(
         )
     )
 
-    # DataBrew node-minutes
-    for logical_id, job_type, nodes in deployment.databrew_jobs:
+    def when(starts: int, scheduled: float) -> str:
+        parts = [f"{starts}/run"] if starts else []
+        parts += [f"{scheduled:.1f} scheduled/month"] if scheduled else []
+        return " + ".join(parts) or "on demand only"
+
+    # DataBrew node-minutes: per start by the state machine, plus the job's own schedule
+    for job in deployment.databrew_jobs:
         cost = databrew_job_cost(
-            nodes,
+            job.nodes,
             usage.databrew_minutes_per_job,
             prices["databrew_node_hour"],
             int(prices["databrew_minimum_minutes"]),
         )
+        starts, scheduled = deployment.runs_per_month(job.name, runs)
         add(
             LineItem(
                 "DataBrew",
-                f"{job_type.lower()} job {logical_id[:30]}",
-                cost,
-                cost * runs,
-                f"{nodes} nodes x {math.ceil(usage.databrew_minutes_per_job)} min",
+                f"{job.job_type.lower()} job {job.name[:38]}",
+                cost * starts,
+                cost * (starts * runs + scheduled),
+                f"{job.nodes} nodes x {math.ceil(usage.databrew_minutes_per_job)} min = ${cost:.4f}; "
+                + when(starts, scheduled),
+                key=f"databrew.{job.job_type.lower()}",
             )
         )
 
-    # Glue jobs: DPU-seconds with the 1-minute minimum; standard and Flex both shown
+    # Glue jobs: DPU-seconds with the 1-minute minimum, for the workers auto scaling really uses
     minimum = prices["glue_etl_minimum_seconds"]
+    input_bytes_per_row = {
+        "quality": measured["cleaned_parquet_bytes_per_row"],
+        "summary": measured["quality_parquet_bytes_per_row"],
+    }
     for job in deployment.glue_jobs:
         kind = "summary" if "summar" in job.name.lower() else "quality"
-        seconds = (
-            usage.glue_startup_seconds + rows / 1e6 * measured[f"local_spark_{kind}_seconds_per_million_rows"]
-        )
-        standard = glue_job_cost(job.dpus, seconds, prices["glue_etl_dpu_hour_standard"], minimum)
-        flex = glue_job_cost(job.dpus, seconds, prices["glue_etl_dpu_hour_flex"], minimum)
+        workers = glue_workers_used(job, rows * input_bytes_per_row[kind])
+        used_job = GlueJob(job.name, job.worker_type, workers, job.execution_class, job.auto_scaling)
+        # measured on local[2], a proxy for one G.1X executor; more executors split the work
+        processing = rows / 1e6 * measured[f"local_spark_{kind}_seconds_per_million_rows"]
+        seconds = usage.glue_startup_seconds + processing / max(workers - 1, 1)
+        standard = glue_job_cost(used_job.dpus, seconds, prices["glue_etl_dpu_hour_standard"], minimum)
+        flex = glue_job_cost(used_job.dpus, seconds, prices["glue_etl_dpu_hour_flex"], minimum)
         used = flex if job.execution_class == "FLEX" else standard
         est.flex_alternative[job.name] = flex if job.execution_class != "FLEX" else standard
+        scaling = f"auto scaling, max {job.workers}" if job.auto_scaling else "fixed"
+        starts = deployment.started_per_run.get(job.name, 0)
         add(
             LineItem(
                 "Glue",
                 f"job {job.name[:28]} ({job.execution_class})",
-                used,
-                used * runs,
-                f"{job.dpus:g} DPU ({job.workers} x {job.worker_type}) x {max(seconds, minimum):.0f} s; "
-                f"standard ${standard:.4f}, Flex ${flex:.4f}",
+                used * starts,
+                used * starts * runs,
+                f"{used_job.dpus:g} DPU ({workers} x {job.worker_type}, {scaling}) x "
+                f"{max(seconds, minimum):.0f} s; standard ${standard:.4f}, Flex ${flex:.4f}",
+                key=f"glue.{kind}",
             )
         )
     crawl = crawler_cost(
@@ -511,14 +714,33 @@ def estimate(
         prices["glue_crawler_dpu_hour"],
         prices["glue_crawler_minimum_seconds"],
     )
+    crawls = [deployment.runs_per_month(name, runs) for name in deployment.crawlers]
+    crawl_starts = sum(starts for starts, _ in crawls)
+    crawl_scheduled = sum(scheduled for _, scheduled in crawls)
     add(
         LineItem(
             "Glue",
-            f"{deployment.crawlers} crawlers",
-            crawl * deployment.crawlers,
-            crawl * deployment.crawlers * runs,
+            f"{len(deployment.crawlers)} crawlers",
+            crawl * crawl_starts,
+            crawl * (crawl_starts * runs + crawl_scheduled),
             f"{prices['glue_crawler_dpus']:g} DPU x max({usage.crawler_seconds:.0f} s, "
-            f"{prices['glue_crawler_minimum_seconds']:.0f} s minimum)",
+            f"{prices['glue_crawler_minimum_seconds']:.0f} s minimum) = ${crawl:.4f} a crawl; "
+            + when(crawl_starts, crawl_scheduled),
+            key="glue.crawlers",
+        )
+    )
+
+    # Step Functions (standard workflows): state transitions
+    transitions = deployment.state_transitions_per_run
+    sfn = transitions * prices["sfn_state_transitions_per_1000"] / 1000
+    add(
+        LineItem(
+            "StepFunctions",
+            f"{transitions} state transitions",
+            sfn,
+            sfn * runs,
+            "each state entered once (poll loops add a few)",
+            key="sfn.transitions",
         )
     )
 
@@ -614,13 +836,16 @@ def format_estimate(est: Estimate) -> str:
     lines = [
         f"vancouver-dap cost estimate, stage {est.stage}: {u.rows:,} rows, {u.runs_per_month:g} runs/month "
         f"(USD, list prices of {json.loads(PRICES_PATH.read_text())['taken']}, dap/prices.json)",
-        f"{'service':<11} {'item':<52} {'per run':>10} {'per month':>10}  basis",
+        f"{'service':<13} {'item':<52} {'per run':>10} {'per month':>10}  basis",
     ]
     for i in est.items:
-        lines.append(f"{i.service:<11} {i.item[:52]:<52} {i.per_run:>10.4f} {i.per_month:>10.4f}  {i.basis}")
-    lines.append(f"{'TOTAL':<11} {'':<52} {est.per_run:>10.4f} {est.per_month:>10.4f}")
-    fixed = sum(i.per_month for i in est.items if i.per_run == 0)
-    lines.append(f"  of which not billed per run (keys, storage, alarms, dashboards): {fixed:.4f}")
+        lines.append(f"{i.service:<13} {i.item[:52]:<52} {i.per_run:>10.4f} {i.per_month:>10.4f}  {i.basis}")
+    lines.append(f"{'TOTAL':<13} {'':<52} {est.per_run:>10.4f} {est.per_month:>10.4f}")
+    fixed = est.per_month - est.per_run * u.runs_per_month
+    lines.append(
+        "  of which not billed per pipeline run (keys, storage, alarms, scheduled crawls and profiles): "
+        f"{fixed:.4f}"
+    )
     for job, alt in est.flex_alternative.items():
         lines.append(f"  {job}: the other execution class would cost {alt:.4f} per run")
     assumed = [k for k, s in price_status().items() if s == "assumed"]
@@ -631,6 +856,59 @@ def format_estimate(est: Estimate) -> str:
         f"{u.s3_get_requests_per_run} GET per run"
     )
     return "\n".join(lines)
+
+
+GROWTH = (1, 10, 100)
+
+
+def growth(deployment: Deployment, retention: Mapping[str, int], usage: Usage, prices, stage: str) -> str:
+    """One line: the month at 1x, 10x and 100x the rows, so the city sees how the bill grows."""
+    months = [
+        estimate(deployment, retention, replace(usage, rows=usage.rows * f), prices, stage=stage).per_month
+        for f in GROWTH
+    ]
+    figures = [f"{f}x ({usage.rows * f:,} rows) ${m:.2f}" for f, m in zip(GROWTH, months, strict=True)]
+    return f"per month as the data grows: {', '.join(figures)}"
+
+
+def format_comparison(left: Estimate, right: Estimate, left_name: str, right_name: str) -> str:
+    """Two estimates side by side, item by item (an item missing on one side shows as -)."""
+    a, b = left.by_key(), right.by_key()
+    keys = list(a) + [k for k in b if k not in a]
+    columns = (f"run:{left_name}", f"run:{right_name}", f"month:{left_name}", f"month:{right_name}")
+    width = max(10, *(len(c) for c in columns))
+    lines = [
+        f"per run and per month, {left_name} vs {right_name} "
+        f"({left.usage.rows:,} rows, {left.usage.runs_per_month:g} runs/month)",
+        f"{'service':<13} {'item':<44} " + " ".join(f"{c:>{width}}" for c in columns),
+    ]
+
+    def row(service: str, label: str, values: list[float | None]) -> str:
+        cells = " ".join(f"{v:>{width}.4f}" if v is not None else f"{'-':>{width}}" for v in values)
+        return f"{service:<13} {label[:44]:<44} {cells}"
+
+    for key in keys:
+        x, y = a.get(key), b.get(key)
+        shown = x or y
+        label = shown.item
+        if x and y:  # one label for both sides: the stage generic, figures that differ left out
+            label, other = (i.item.replace(f"-{e.stage}-", "-<stage>-") for i, e in ((x, left), (y, right)))
+            label = label if label == other else re.sub(r"\s*\(.*\)$", "", label)
+        values = [x and x.per_run, y and y.per_run, x and x.per_month, y and y.per_month]
+        lines.append(row(shown.service, label, values))
+    lines.append(row("TOTAL", "", [left.per_run, right.per_run, left.per_month, right.per_month]))
+    return "\n".join(lines)
+
+
+def _setting(text: str) -> tuple[str, Any]:
+    """``glue.max_workers=4`` -> ("glue.max_workers", 4); values are JSON where they parse as JSON."""
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected SETTING=VALUE, got {text!r}")
+    try:
+        return name, json.loads(raw)
+    except json.JSONDecodeError:
+        return name, raw
 
 
 def _run(args) -> int:
@@ -644,14 +922,32 @@ def _run(args) -> int:
         prices = load_prices()
     except (OSError, KeyError, ValueError) as exc:
         raise CommandError(f"cannot read {PRICES_PATH}: {exc}") from None
-    config, templates = synthesize_templates(args.stage)
-    deployment = read_templates(templates)
-    retention = {
-        "noncurrent_version_retention_days": config.storage.noncurrent_version_retention_days,
-        "query_results_retention_days": config.storage.query_results_retention_days,
-    }
     usage = Usage(rows=args.rows, runs_per_month=args.runs_per_month)
-    print(format_estimate(estimate(deployment, retention, usage, prices, stage=config.stage)))
+
+    def estimate_of(stage: str | None, settings: Mapping[str, Any] | None = None) -> tuple[Estimate, str]:
+        config, templates = synthesize_templates(stage, settings)
+        deployment = read_templates(templates)
+        retention = {
+            "noncurrent_version_retention_days": config.storage.noncurrent_version_retention_days,
+            "query_results_retention_days": config.storage.query_results_retention_days,
+        }
+        est = estimate(deployment, retention, usage, prices, stage=config.stage)
+        return est, growth(deployment, retention, usage, prices, config.stage)
+
+    current, current_growth = estimate_of(args.stage)
+    if args.compare or args.set:
+        if args.compare:
+            other, other_growth = estimate_of(args.compare)
+            other_name = other.stage
+        else:
+            other, other_growth = estimate_of(current.stage, dict(args.set))
+            other_name = "changed"
+            print("changed: " + ", ".join(f"{name}={value!r}" for name, value in args.set))
+        print(format_comparison(current, other, current.stage, other_name))
+        print(f"{current.stage}: {current_growth}\n{other_name}: {other_growth}")
+        return 0
+    print(format_estimate(current))
+    print(f"  {current_growth}")
     return 0
 
 
@@ -665,5 +961,14 @@ def register(commands) -> None:
     )
     parser.add_argument(
         "--runs-per-month", type=float, default=30.0, help="pipeline runs a month (default 30)"
+    )
+    side = parser.add_mutually_exclusive_group()
+    side.add_argument("--compare", metavar="STAGE", help="show another stage side by side (e.g. prod)")
+    side.add_argument(
+        "--set",
+        metavar="SETTING=VALUE",
+        type=_setting,
+        action="append",
+        help="compare with this setting changed (repeatable), e.g. --set glue.max_workers=4",
     )
     parser.set_defaults(handler=_run)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -119,3 +121,99 @@ def test_query_scan_bytes_scales_with_rows():
         1_000_000 * (per_row["fee_paid"] + per_row["status"]),
         abs_tol=1,
     )
+
+
+@pytest.mark.parametrize(
+    ("expression", "runs"),
+    [
+        ("cron(0 9 * * ? *)", 30.0),  # daily
+        ("cron(0 6 ? * MON *)", 30 / 7),  # weekly
+        ("cron(0 6 ? * MON,THU *)", 60 / 7),
+        ("cron(0 6 ? * MON-FRI *)", 150 / 7),
+        ("cron(0 3 ? * 2#1 *)", 1.0),  # first Monday of the month
+        ("cron(0 3 1 * ? *)", 1.0),
+        ("cron(0 3 L * ? *)", 1.0),
+        ("cron(0/15 * * * ? *)", 30 * 24 * 4),
+        ("cron(0 3 1 JAN,JUL ? *)", 2 / 12),
+        ("rate(7 days)", 30 / 7),
+        ("rate(1 hour)", 720.0),
+        ("rate(30 minutes)", 1440.0),
+    ],
+)
+def test_schedule_runs_per_month(expression, runs):
+    assert cost.schedule_runs_per_month(expression) == pytest.approx(runs)
+
+
+@pytest.mark.parametrize("expression", ["cron(0 9 * * ?)", "every monday", "rate(7 weeks)"])
+def test_a_schedule_the_model_cannot_read_is_refused(expression):
+    with pytest.raises((ValueError, KeyError)):
+        cost.schedule_runs_per_month(expression)
+
+
+def _job(workers: int, auto_scaling: bool = True) -> cost.GlueJob:
+    return cost.GlueJob("vdap-dev-quality-check", "G.1X", workers, "FLEX", auto_scaling)
+
+
+def test_auto_scaling_uses_the_workers_the_input_needs():
+    # one 128 MiB split: the driver and one executor, whatever the maximum
+    assert cost.glue_workers_used(_job(10), 10e6) == 2
+    # 40 splits on 4-vCPU workers: 10 executors + the driver, capped at the maximum
+    assert cost.glue_workers_used(_job(100), 40 * 128 * 2**20) == 11
+    assert cost.glue_workers_used(_job(10), 40 * 128 * 2**20) == 10
+    # without auto scaling every configured worker is billed
+    assert cost.glue_workers_used(_job(10, auto_scaling=False), 10e6) == 10
+
+
+def _deployment(**changes) -> cost.Deployment:
+    base = cost.Deployment(
+        kms_keys=0, buckets=(), alarm_metrics=0, high_resolution_alarm_metrics=0, alarms=0, dashboards=0,
+        glue_jobs=(), databrew_jobs=(cost.DataBrewJob("P", "profile-job", "PROFILE", 1),),
+        crawlers=("drift-crawler",), data_event_selectors=0, data_event_buckets=0,
+        trail_to_cloudwatch_logs=False, email_subscriptions=0,
+    )  # fmt: skip
+    return replace(base, **changes)
+
+
+def _item(est: cost.Estimate, service: str) -> cost.LineItem:
+    return next(i for i in est.items if i.service == service)
+
+
+def test_work_on_its_own_schedule_is_billed_per_schedule_not_per_run():
+    prices = cost.load_prices()
+    usage = cost.Usage(rows=100_000, runs_per_month=30)
+    weekly = _deployment(
+        schedules={"profile-job": ("cron(0 6 ? * MON *)",), "drift-crawler": ("rate(7 days)",)}
+    )
+    est = cost.estimate(weekly, {}, usage, prices)
+    profile, crawlers = _item(est, "DataBrew"), next(i for i in est.items if i.item.endswith("crawlers"))
+    one_profile = cost.databrew_job_cost(1, usage.databrew_minutes_per_job, prices["databrew_node_hour"])
+    assert profile.per_run == 0
+    assert profile.per_month == pytest.approx(one_profile * 30 / 7)
+    assert crawlers.per_run == 0 and crawlers.per_month > 0
+    # the same jobs started by every run are billed 30 times
+    on_path = _deployment(started_per_run={"profile-job": 1, "drift-crawler": 1})
+    est = cost.estimate(on_path, {}, usage, prices)
+    assert _item(est, "DataBrew").per_run == pytest.approx(one_profile)
+    assert _item(est, "DataBrew").per_month == pytest.approx(one_profile * 30)
+    # neither scheduled nor started: nothing a month
+    idle = cost.estimate(_deployment(), {}, usage, prices)
+    assert _item(idle, "DataBrew").per_month == 0 and "on demand only" in _item(idle, "DataBrew").basis
+
+
+def test_state_transitions_are_billed_per_run():
+    prices = cost.load_prices()
+    est = cost.estimate(_deployment(state_transitions_per_run=40), {}, cost.Usage(runs_per_month=10), prices)
+    item = _item(est, "StepFunctions")
+    assert item.per_run == pytest.approx(40 * prices["sfn_state_transitions_per_1000"] / 1000)
+    assert item.per_month == pytest.approx(item.per_run * 10)
+
+
+def test_settings_override_one_stage_and_are_validated():
+    from stacks.config import ConfigError, cdk_json_context
+
+    stages = cdk_json_context()["stages"]
+    changed = cost.with_settings(stages, "prod", {"glue.max_workers": 4, "databrew.max_capacity": 1})
+    assert changed["prod"]["glue"]["max_workers"] == 4 and changed["prod"]["databrew"]["max_capacity"] == 1
+    assert stages["prod"]["glue"]["max_workers"] != 4  # cdk.json's context is left as it was
+    with pytest.raises(ConfigError, match=re.escape("stages.prod.nope.x: no such setting section 'nope'")):
+        cost.with_settings(stages, "prod", {"nope.x": 1})

@@ -35,12 +35,29 @@ def test_glue_jobs_follow_the_stage_config(dev_synth, dev_deployment):
 
 def test_databrew_jobs_capacity(dev_synth, dev_deployment):
     capacity = dev_synth[0].databrew.max_capacity
-    assert sorted(t for _, t, _ in dev_deployment.databrew_jobs) == ["PROFILE", "RECIPE"]
-    assert {n for _, _, n in dev_deployment.databrew_jobs} == {capacity}
+    assert sorted(j.job_type for j in dev_deployment.databrew_jobs) == ["PROFILE", "RECIPE"]
+    assert {j.nodes for j in dev_deployment.databrew_jobs} == {capacity}
+
+
+def test_glue_jobs_auto_scale(dev_deployment):
+    assert all(job.auto_scaling for job in dev_deployment.glue_jobs)
+
+
+def test_run_path_is_what_the_state_machine_starts(dev_deployment):
+    """A job or crawler is billed per run only when a Task of the state machine starts it."""
+    started = dev_deployment.started_per_run
+    for job in dev_deployment.glue_jobs:
+        assert started.get(job.name) == 1, job.name
+    recipe = next(j for j in dev_deployment.databrew_jobs if j.job_type == "RECIPE")
+    assert started.get(recipe.name) == 1
+    assert set(started) <= {j.name for j in dev_deployment.glue_jobs} | {
+        j.name for j in dev_deployment.databrew_jobs
+    } | set(dev_deployment.crawlers)
+    assert dev_deployment.state_transitions_per_run > 10
 
 
 def test_crawlers_trail_and_subscriptions(dev_deployment):
-    assert dev_deployment.crawlers == 2
+    assert len(dev_deployment.crawlers) == 2
     assert dev_deployment.data_event_selectors == 1
     assert dev_deployment.data_event_buckets == 3  # raw, transformed, curated
     assert dev_deployment.trail_to_cloudwatch_logs
@@ -72,6 +89,7 @@ def test_standard_execution_class_is_priced_standard(dev_synth):
         if res["Type"] == "AWS::Glue::Job":
             res["Properties"]["ExecutionClass"] = "STANDARD"
             res["Properties"]["NumberOfWorkers"] = 10
+            del res["Properties"]["DefaultArguments"]["--enable-auto-scaling"]  # all 10 billed
     deployment = cost.read_templates(templates)
     prices = cost.load_prices()
     est = cost.estimate(deployment, {"noncurrent_version_retention_days": 30}, cost.Usage(rows=10), prices)
@@ -88,8 +106,8 @@ def test_estimate_totals_add_up(dev_synth, dev_deployment):
     usage = cost.Usage(rows=1_000_000, runs_per_month=30)
     est = cost.estimate(dev_deployment, {"noncurrent_version_retention_days": 30}, usage, prices)
     assert est.per_month == pytest.approx(sum(i.per_month for i in est.items))
-    for item in est.items:
-        assert item.per_month == pytest.approx(item.per_run * 30) or item.per_run == 0
+    for item in est.items:  # a month is the runs, plus what is billed monthly or on its own schedule
+        assert item.per_month >= item.per_run * 30 - 1e-9
     kms = next(i for i in est.items if i.item.endswith("customer managed keys"))
     assert kms.per_month == pytest.approx(2 * prices["kms_key_month"])
     athena = next(i for i in est.items if i.service == "Athena")
