@@ -17,6 +17,7 @@ import json
 import math
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,7 @@ from botocore.exceptions import ClientError
 from dap.aws.deployed import Deployed, parse_s3_uri
 from dap.cli import CommandError
 from dap.portal_csv import PortalCsvError, normalize_portal_csv
+from stacks.layout import INCOMING_PREFIX
 
 # Athena SQL pricing, https://aws.amazon.com/athena/pricing/ : $5.00 per TB scanned, rounded up to the
 # next MB, 10 MB minimum per query (same figures in /work/shared/FACTS.md). Decimal units, so the
@@ -154,6 +156,90 @@ def ingest(deployed: Deployed, csv_path: str | Path, out: TextIO | None = None) 
         file=out,
     )
     print(f"  start the pipeline with: dap run --stage {deployed.config.stage} --wait", file=out)
+    return 0
+
+
+class ByteProgress:
+    """A one-line progress bar in bytes on stderr (the portal streams its exports: no total)."""
+
+    def __init__(self, out: TextIO | None = None, every_seconds: float = 0.2) -> None:
+        self.out = out or sys.stderr
+        self.every = every_seconds
+        self.started = self.shown_at = time.monotonic()
+        self.bytes = 0
+
+    def update(self, total_bytes: int) -> None:
+        self.bytes = total_bytes
+        now = time.monotonic()
+        if now - self.shown_at >= self.every:
+            self.shown_at = now
+            self._show(end="")
+
+    def _show(self, end: str) -> None:
+        seconds = max(time.monotonic() - self.started, 1e-9)
+        rate = self.bytes / seconds / 1e6
+        bar = "#" * min(int(self.bytes / 1e6) % 41, 40)
+        print(
+            f"\r  downloading [{bar:<40}] {self.bytes / 1e6:8.1f} MB  {rate:6.1f} MB/s",
+            end=end,
+            file=self.out,
+        )
+        self.out.flush()
+
+    def done(self) -> None:
+        if self.bytes:
+            self._show(end="\n")
+
+
+def ingest_from_portal(
+    deployed: Deployed,
+    where: str | None = None,
+    force: bool = False,
+    portal_url: str | None = None,
+    out: TextIO | None = None,
+) -> int:
+    """Pull the stage's portal dataset into the raw prefix, as the scheduled Lambda does (same code)."""
+    from licence_etl.schema import RAW_HEADER
+    from portal_ingest import ingest as portal_ingest
+    from portal_ingest.portal import PortalError, PortalSettings
+
+    out = out or sys.stdout
+    source = deployed.config.ingestion
+    settings = PortalSettings(
+        base_url=portal_url or source.portal_base_url,
+        dataset_id=source.dataset_id,
+        where=(where if where is not None else source.where) or None,
+    )
+    bucket = deployed.output("storage", "RawBucketName")
+    raw_prefix = deployed.output("storage", "RawPrefix")
+    file_name = f"{source.dataset_id}.csv"
+    target = portal_ingest.Target(
+        bucket,
+        raw_prefix + file_name,
+        INCOMING_PREFIX + file_name,
+        deployed.output("storage", "PlatformKeyArn"),
+    )
+    progress = ByteProgress()
+    with deployed.errors(f"ingest {settings.dataset_id} from {settings.base_url}"):
+        try:
+            result = portal_ingest.ingest_from_portal(
+                deployed.client("s3"),
+                settings,
+                target,
+                RAW_HEADER,
+                force=force,
+                progress=progress.update,
+                log=lambda line: None,
+            )
+        except (PortalError, PortalCsvError) as error:
+            raise CommandError(one_line(error)) from None
+        finally:
+            progress.done()
+    print(f"{result.outcome} {result.uri}", file=out)
+    print(f"  {result.reason}", file=out)
+    if result.outcome == "uploaded":
+        print("  the upload starts a pipeline run (Object Created); follow it with: "
+              f"dap run --stage {deployed.config.stage} --wait", file=out)  # fmt: skip
     return 0
 
 
@@ -494,6 +580,16 @@ def _deployed(args: argparse.Namespace) -> Deployed:
     return Deployed.from_stage(args.stage)
 
 
+def _ingest_command(args: argparse.Namespace) -> int:
+    if args.from_portal == bool(args.csv):
+        raise CommandError("give a CSV file or --from-portal (one of them)")
+    if not args.from_portal and (args.where or args.force or args.portal_url):
+        raise CommandError("--where, --force and --portal-url go with --from-portal")
+    if args.from_portal:
+        return ingest_from_portal(_deployed(args), args.where, args.force, args.portal_url)
+    return ingest(_deployed(args), args.csv)
+
+
 def register(commands) -> None:
     retry_note = " All AWS clients use adaptive retries (up to 10 retries per request)."
 
@@ -505,10 +601,17 @@ def register(commands) -> None:
 
     parser = add(
         "ingest",
-        "check a portal CSV, then upload it (normalized header, SSE-KMS) to the raw bucket",
-        lambda a: ingest(_deployed(a), a.csv),
+        "check a portal CSV, then upload it (normalized header, SSE-KMS) to the raw bucket; or, with "
+        "--from-portal, pull the export from the open-data portal as the scheduled ingestion does",
+        _ingest_command,
     )
-    parser.add_argument("csv", help="the business-licences CSV in the portal export format (';')")
+    parser.add_argument("csv", nargs="?", help="the business-licences CSV in the portal export format (';')")
+    parser.add_argument(
+        "--from-portal", action="store_true", help="download the stage's dataset export from the portal"
+    )
+    parser.add_argument("--where", help="with --from-portal: an ODSQL filter, e.g. \"folderyear >= '24'\"")
+    parser.add_argument("--force", action="store_true", help="with --from-portal: download even if unchanged")
+    parser.add_argument("--portal-url", help="with --from-portal: another Explore API base URL (a mirror)")
 
     parser = add(
         "run",

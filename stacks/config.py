@@ -104,13 +104,29 @@ class AthenaSettings:
     bytes_scanned_cutoff_per_query: int = setting(minimum=10_000_000, allowed="a whole number >= 10000000")
 
 
+_SCHEDULE_PATTERN = r"^(cron\([^()]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$"
+_SCHEDULE_ALLOWED = "an EventBridge 'cron(...)' or 'rate(N unit)' expression"
+
+
 @dataclass(frozen=True)
 class ScheduleSettings:
     enabled: bool = setting()
-    expression: str = setting(
-        pattern=r"^(cron\([^()]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$",
-        allowed="an EventBridge 'cron(...)' or 'rate(N unit)' expression",
+    expression: str = setting(pattern=_SCHEDULE_PATTERN, allowed=_SCHEDULE_ALLOWED)
+
+
+@dataclass(frozen=True)
+class IngestionSettings:
+    """The scheduled pull of the dataset's export from the City's open-data portal (Opendatasoft)."""
+
+    portal_base_url: str = setting(
+        pattern=r"^https://[A-Za-z0-9.-]+(:\d+)?(/[\w.~-]+)*$",
+        allowed="an https:// URL of the portal's Explore API, e.g. https://opendata.vancouver.ca/api/explore/v2.1",
     )
+    dataset_id: str = setting(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$", allowed="the portal's dataset id")
+    where: str = setting(pattern=r"^[^\n]{0,500}$", allowed="an ODSQL filter of one line, or ''")
+    schedule_enabled: bool = setting()
+    schedule_expression: str = setting(pattern=_SCHEDULE_PATTERN, allowed=_SCHEDULE_ALLOWED)
+    timeout_minutes: int = setting(minimum=1, maximum=15)  # Lambda's limit is 15 minutes
 
 
 @dataclass(frozen=True)
@@ -150,6 +166,7 @@ class StageConfig:
     quality: QualitySettings = setting()
     athena: AthenaSettings = setting()
     schedule: ScheduleSettings = setting()
+    ingestion: IngestionSettings = setting()
     alarms: AlarmSettings = setting()
     stage: str = "dev"
 

@@ -7,6 +7,9 @@ seen on a laptop is the path an operator finds in S3.
 from __future__ import annotations
 
 RAW_PREFIX = "raw/business_licences/"
+# Portal downloads stream here first (outside RAW_PREFIX, which starts runs) and are copied into it only
+# once complete and checked.
+INCOMING_PREFIX = "incoming/business_licences/"
 CLEANED_PREFIX = "cleaned/business_licences/"
 PROFILES_PREFIX = "profiles/business_licences/"
 PASSED_PREFIX = "quality_check/passed/"

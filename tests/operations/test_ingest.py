@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import boto3
 import pytest
 from licence_etl.schema import RAW_HEADER
@@ -75,3 +77,42 @@ def test_file_is_checked_before_any_aws_call(tmp_path, aws, dap):
 def test_missing_file(tmp_path, aws, dap):
     code, _, err = dap("ingest", str(tmp_path / "nope.csv"))
     assert (code, err) == (1, "dap ingest: nope.csv: no such file\n")
+
+
+def test_ingest_from_portal_pulls_the_export_like_the_lambda(storage, dap):
+    """Same code path as the scheduled function: a real HTTP server on loopback stands in for the portal."""
+    from tests.ingestion.portal_server import running_portal
+
+    sample = (Path(__file__).parents[2] / "sample_data" / "business_licences_sample.csv").read_bytes()
+    with running_portal() as portal:
+        portal.serve("business-licences", modified="2026-12-06T10:00:00+00:00", export=[("csv", sample)])
+        code, out, err = dap(
+            "ingest", "--from-portal", "--portal-url", portal.base_url, "--where", "folderyear='25'"
+        )
+        assert code == 0, err
+        assert "downloading [" in err and " MB" in err  # the progress bar, on stderr
+        key = RAW_PREFIX + "business-licences.csv"
+        assert out.startswith(f"uploaded s3://{storage['RawBucketName']}/{key}\n")
+        assert "600 data rows" in out
+        assert "where=folderyear%3D%2725%27" in next(r for r in portal.requests if "/exports/csv" in r)
+
+        code, out, _ = dap("ingest", "--from-portal", "--portal-url", portal.base_url)
+        assert code == 0 and out.startswith("unchanged ")
+        assert portal.exports_requested("business-licences") == 1
+
+    s3 = boto3.client("s3", region_name=REGION)
+    head = s3.head_object(Bucket=storage["RawBucketName"], Key=RAW_PREFIX + "business-licences.csv")
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == storage["PlatformKeyArn"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ((), "give a CSV file or --from-portal (one of them)"),
+        (("a.csv", "--from-portal"), "give a CSV file or --from-portal (one of them)"),
+        (("a.csv", "--where", "x"), "--where, --force and --portal-url go with --from-portal"),
+    ],
+)
+def test_ingest_arguments_are_checked(dap, argv, message):
+    code, _, err = dap("ingest", *argv)
+    assert code == 1 and err.strip() == f"dap ingest: {message}"

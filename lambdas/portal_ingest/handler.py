@@ -1,0 +1,68 @@
+"""The scheduled ingestion Lambda: the portal's export into the raw bucket (see :mod:`.ingest`).
+
+Configured by environment variables that the CDK construct sets from the stage config. A failure is
+published to the alerts topic (HTTP status, URL, bytes read, reason) and then raised, so the function's
+Errors metric (alarmed) counts it; the function is invoked with no automatic retries, since the
+requests inside it already retry what is worth retrying.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import boto3
+
+from portal_ingest.csv_check import PortalCsvError
+from portal_ingest.ingest import Target, ingest_from_portal
+from portal_ingest.portal import PortalError, PortalSettings
+
+ENVIRONMENT = (
+    "PORTAL_BASE_URL", "DATASET_ID", "EXPECTED_COLUMNS", "RAW_BUCKET", "RAW_KEY", "STAGING_KEY",
+    "KMS_KEY_ARN", "ALERTS_TOPIC_ARN", "PIPELINE",
+)  # fmt: skip
+
+
+def settings_from(environ: dict[str, str]) -> tuple[PortalSettings, Target, list[str]]:
+    missing = [name for name in ENVIRONMENT if not environ.get(name)]
+    if missing:
+        raise RuntimeError(f"portal ingestion is missing environment variables: {', '.join(missing)}")
+    settings = PortalSettings(
+        base_url=environ["PORTAL_BASE_URL"],
+        dataset_id=environ["DATASET_ID"],
+        where=environ.get("PORTAL_WHERE") or None,
+        timeout_seconds=float(environ.get("HTTP_TIMEOUT_SECONDS", "60")),
+        attempts=int(environ.get("HTTP_ATTEMPTS", "4")),
+    )
+    target = Target(environ["RAW_BUCKET"], environ["RAW_KEY"], environ["STAGING_KEY"], environ["KMS_KEY_ARN"])
+    return settings, target, environ["EXPECTED_COLUMNS"].split(";")
+
+
+def handler(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, Any]:
+    environ = dict(os.environ)
+    settings, target, columns = settings_from(environ)
+    force = bool((event or {}).get("force"))
+    try:
+        result = ingest_from_portal(boto3.client("s3"), settings, target, columns, force=force)
+    except (PortalError, PortalCsvError) as error:
+        details = {
+            "status": getattr(error, "status", None),
+            "url": getattr(error, "url", settings.export_url),
+            "bytes_read": getattr(error, "bytes_read", None),
+            "error": str(error),
+        }
+        boto3.client("sns").publish(
+            TopicArn=environ["ALERTS_TOPIC_ARN"],
+            Subject=f"{environ['PIPELINE']}: portal ingestion of {settings.dataset_id} failed"[:100],
+            Message=json.dumps(details, indent=2),
+        )
+        print(json.dumps({"outcome": "failed", **details}))
+        raise
+    print(json.dumps({"outcome": result.outcome, "uri": result.uri, "reason": result.reason}))
+    return {
+        "outcome": result.outcome,
+        "uri": result.uri,
+        "bytes": result.bytes_read,
+        "rows": result.data_rows,
+    }
