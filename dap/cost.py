@@ -357,7 +357,11 @@ def read_templates(templates: Mapping[str, Mapping[str, Any]]) -> Deployment:
             if kind == "AWS::KMS::Key":
                 keys += 1
             elif kind == "AWS::S3::Bucket":
-                rules = props.get("LifecycleConfiguration", {}).get("Rules", [])
+                rules = [  # whole-bucket rules: a prefix's rule (staged downloads) says nothing of the data
+                    r
+                    for r in props.get("LifecycleConfiguration", {}).get("Rules", [])
+                    if not r.get("Prefix") and not r.get("Filter")
+                ]
                 nc = [
                     r["NoncurrentVersionExpiration"]["NoncurrentDays"]
                     for r in rules

@@ -9,7 +9,8 @@ Every step is the deployed code, called in-process (no second implementation):
 * quality check: ``glue_scripts/quality_check.py`` ``run``
   -> ``transformed/quality_check/{passed,failed,reports}/``;
 * summarize: ``glue_scripts/summarize.py`` ``run`` -> ``curated/{summary,summary_csv,licences}/``;
-* named queries: every ``queries/*.sql`` on Spark SQL over temp views named like the Glue tables
+* named queries: every ``queries/*.sql`` (Athena SQL, checked by ``dap.athena_sql.check``) transpiled
+  to Spark SQL by ``dap.athena_sql.to_spark``, over temp views named like the Glue tables
   -> ``athena_results/<query>.csv``;
 * chart: ``dap.report.draw_summary_chart`` -> ``summary_chart.png``;
 
@@ -168,23 +169,42 @@ def stage_config(stage: str | None) -> StageConfig:
 
 @dataclass(frozen=True)
 class NamedQuery:
-    """One ``queries/<name>.sql`` file: the Athena named query and the local query, both."""
+    """One ``queries/<name>.sql`` file: the Athena named query (``sql``, Athena's dialect) and, derived
+    from it, the local query (``spark_sql``)."""
 
     name: str
     description: str
     sql: str
     path: Path
 
+    @property
+    def spark_sql(self) -> str:
+        """What ``dap local`` runs: ``sql`` transpiled from Athena SQL to Spark SQL, never a second text."""
+        from dap.athena_sql import to_spark
+
+        return to_spark(self.sql)
+
 
 def load_queries(folder: str | Path = QUERIES_DIR) -> list[NamedQuery]:
-    """Every ``*.sql`` in ``folder`` by name; the first line must be ``-- <description>``."""
+    """Every ``*.sql`` in ``folder`` by name; the first line must be ``-- <description>``.
+
+    Raises ``ValueError`` naming the file and every problem ``dap.athena_sql.check`` finds (so a query
+    Athena would reject never runs locally as if it were fine), then every construct whose Spark
+    transpilation would answer differently (``dap.athena_sql.transpile_problems``).
+    """
+    from dap.athena_sql import check, transpile_problems
+
     queries = []
     for path in sorted(Path(folder).glob("*.sql")):
         text = path.read_text(encoding="utf-8")
         first = text.splitlines()[0] if text.strip() else ""
         if not first.startswith("-- ") or not first[3:].strip():
             raise ValueError(f"{path.name}: the first line must be '-- <one-line description>'")
-        queries.append(NamedQuery(path.stem, first[3:].strip(), text.strip().rstrip(";"), path))
+        sql = text.strip().rstrip(";")
+        problems = check(sql) or transpile_problems(sql)
+        if problems:
+            raise ValueError(f"{path.name} is not Athena engine 3 SQL:\n  " + "\n  ".join(problems))
+        queries.append(NamedQuery(path.stem, first[3:].strip(), sql, path))
     return queries
 
 
@@ -226,11 +246,11 @@ class QueryResult:
 
 
 def run_queries(spark: SparkSession, queries: list[NamedQuery], results_dir: Path) -> dict[str, QueryResult]:
-    """Run each query with Spark SQL; write ``<results_dir>/<name>.csv`` (header + rows) for each."""
+    """Run each query transpiled to Spark SQL; write ``<results_dir>/<name>.csv`` (header + rows) for each."""
     results_dir.mkdir(parents=True, exist_ok=True)
     results = {}
     for query in queries:
-        df = spark.sql(query.sql)
+        df = spark.sql(query.spark_sql)
         columns = list(df.columns)
         rows = [{c: _plain(r[c]) for c in columns} for r in df.collect()]
         path = results_dir / f"{query.name}.csv"
@@ -389,7 +409,10 @@ def run_local(
     config = stage_config(stage)
     settings = config.quality
     run_time = run_time or parse_run_time(None)
-    queries = load_queries()
+    try:
+        queries = load_queries()
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     console = console or Console()
     console.total = 7 + (spark is None)
 

@@ -212,7 +212,7 @@ def ingest_from_portal(
     )
     bucket = deployed.output("storage", "RawBucketName")
     raw_prefix = deployed.output("storage", "RawPrefix")
-    file_name = f"{source.dataset_id}.csv"
+    file_name = source.raw_file_name
     target = portal_ingest.Target(
         bucket,
         raw_prefix + file_name,

@@ -7,6 +7,10 @@ run and its tests exercise what DataBrew runs. Each operation is one small funct
 :class:`RecipeError` naming the step, so a recipe edit that the local runner cannot honour fails loudly
 instead of being skipped.
 
+``load_recipe`` and ``run_recipe_job`` first check the steps against the DataBrew reference table
+(:mod:`dap.databrew_reference`), so a step DataBrew would refuse does not run here either
+(``apply_recipe`` does not, so unit tests can exercise one operation on its own).
+
 Semantics follow the DataBrew developer guide (see ``databrew_recipes/README.md``). Where the guide is
 silent the runner is *strict*: it converts only values the guide says convert (an integer string to
 int, a decimal string to double), so a recipe that relies on undocumented leniency (e.g. string
@@ -22,6 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from licence_etl.schema import CLEANED_COLUMNS, PARTITION_COLUMN
+
+from dap.databrew_reference import check_recipe
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -55,6 +61,10 @@ def load_recipe(path: str | Path = DEFAULT_RECIPE) -> list[dict[str, Any]]:
         params = action.get("Parameters", {})
         if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
             raise RecipeError(f"step {number} ({action['Operation']}): Parameters must map names to strings")
+    # What DataBrew would refuse (or read differently) must not run here either: the same file drives both.
+    problems = check_recipe(steps)
+    if problems:
+        raise RecipeError(f"{path}: not a recipe DataBrew documents:\n" + "\n".join(problems))
     return steps
 
 
@@ -137,9 +147,7 @@ def _convert(df: DataFrame, name: str, target: str) -> Column:
 def op_change_data_type(df: DataFrame, params: dict[str, str]) -> DataFrame:
     """CHANGE_DATA_TYPE: ``sourceColumn`` to ``columnDataType``; a value that cannot convert is NULL."""
     name = _column(df, params)
-    target = params.get("columnDataType", "").lower()
-    if target == "integer":
-        target = "int"
+    target = params.get("columnDataType", "")
     if not target:
         raise RecipeError("parameter 'columnDataType' is required")
     return df.withColumn(name, _convert(df, name, target))
@@ -264,6 +272,9 @@ def run_recipe_job(
 
     started = time.perf_counter()
     steps = recipe if isinstance(recipe, list) else load_recipe(recipe)
+    problems = check_recipe(steps)  # a list passed in is held to the same reference as a file
+    if problems:
+        raise RecipeError("not a recipe DataBrew documents:\n" + "\n".join(problems))
     raw = read_portal_csv(spark, input_csv)
     cleaned = apply_recipe(raw, steps)
     check_cleaned_schema(cleaned)

@@ -3,7 +3,7 @@ select
     coalesce(local_area, '(unknown)') as local_area,
     year,
     count(*) as licences,
-    sum(case when status = 'Issued' then 1 else 0 end) as issued_licences,
+    count_if(status = 'Issued') as issued_licences,
     round(avg(fee_paid), 2) as avg_fee_paid
 from licences
 group by coalesce(local_area, '(unknown)'), year

@@ -128,6 +128,11 @@ class IngestionSettings:
     schedule_expression: str = setting(pattern=_SCHEDULE_PATTERN, allowed=_SCHEDULE_ALLOWED)
     timeout_minutes: int = setting(minimum=1, maximum=15)  # Lambda's limit is 15 minutes
 
+    @property
+    def raw_file_name(self) -> str:
+        """The raw object a download becomes: one per dataset, overwritten (the bucket keeps versions)."""
+        return f"{self.dataset_id}.csv"
+
 
 @dataclass(frozen=True)
 class AlarmSettings:

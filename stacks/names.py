@@ -93,6 +93,10 @@ class PlatformNames:
         return f"{self.prefix}-analytics"
 
     @property
+    def portal_ingest_function(self) -> str:
+        return f"{self.prefix}-portal-ingest"
+
+    @property
     def alerts_topic(self) -> str:
         return f"{self.prefix}-alerts"
 

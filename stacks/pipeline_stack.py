@@ -9,12 +9,15 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
+from licence_etl.schema import RAW_HEADER
 
 from stacks.components.access import allow_log_group_encryption
 from stacks.components.analytics_workgroup import AnalyticsWorkgroup, AnalyticsWorkgroupProps
 from stacks.components.databrew_cleaning import DataBrewCleaning, DataBrewCleaningProps
 from stacks.components.licence_catalog import LicenceCatalog, LicenceCatalogProps
+from stacks.components.operator_policy import OperatorPolicy, OperatorPolicyProps
 from stacks.components.pipeline_orchestration import PipelineOrchestration, PipelineOrchestrationProps
+from stacks.components.portal_ingestion import PortalIngestion, PortalIngestionProps
 from stacks.components.quality_gate import QualityGate, QualityGateProps
 from stacks.components.summary_job import SummaryJob, SummaryJobProps
 from stacks.config import StageConfig
@@ -108,6 +111,20 @@ class PipelineStack(Stack):
                 removal_policy=removal_policy(config),
             ),
         )
+        self.ingestion = PortalIngestion(
+            self,
+            "PortalIngestion",
+            PortalIngestionProps(
+                names=names,
+                settings=config.ingestion,
+                expected_columns=RAW_HEADER,
+                key=key,
+                topic=alerts_topic,
+                raw_bucket_name=raw_bucket.bucket_name,
+                log_retention_days=config.log_retention_days,
+                removal_policy=removal_policy(config),
+            ),
+        )
         self.analytics = AnalyticsWorkgroup(
             self,
             "AnalyticsWorkgroup",
@@ -120,6 +137,19 @@ class PipelineStack(Stack):
             ),
         )
 
+        self.operator_policy = OperatorPolicy(
+            self,
+            "OperatorPolicy",
+            OperatorPolicyProps(
+                names=names,
+                key=key,
+                stack_names=(config.stack_name("storage"), config.stack_name("pipeline")),
+                raw_bucket_name=raw_bucket.bucket_name,
+                transformed_bucket_name=transformed_bucket.bucket_name,
+                curated_bucket_name=curated_bucket.bucket_name,
+            ),
+        ).policy
+
         # What `dap` resolves for the stage (never hard-coded names on the operator's side).
         for output_id, value in (
             ("StateMachineArn", self.orchestration.state_machine.state_machine_arn),
@@ -127,6 +157,8 @@ class PipelineStack(Stack):
             ("GlueDatabaseName", names.glue_database),
             ("QualityReportUri", self.quality_gate.report_uri),
             ("AnalystPolicyArn", self.analytics.analyst_policy.managed_policy_arn),
+            ("OperatorPolicyArn", self.operator_policy.managed_policy_arn),
+            ("PortalIngestFunctionName", self.ingestion.function.function_name),
         ):
             CfnOutput(self, output_id, value=value)
 

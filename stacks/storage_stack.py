@@ -15,7 +15,7 @@ from stacks.components.lifecycle import expire_after_rule, infrequent_access_rul
 from stacks.components.platform_key import PlatformKey, PlatformKeyProps
 from stacks.components.secure_bucket import ReplicaTarget, SecureBucket, SecureBucketProps, access_log_bucket
 from stacks.config import StageConfig
-from stacks.layout import RAW_PREFIX
+from stacks.layout import INCOMING_PREFIX, RAW_PREFIX
 from stacks.removal import removal_policy
 
 
@@ -80,7 +80,11 @@ class StorageStack(Stack):
         self.raw_bucket = data_bucket(
             "Raw",
             "raw",
-            [infrequent_access_rule(config.storage.raw_infrequent_access_after_days)],
+            [
+                infrequent_access_rule(config.storage.raw_infrequent_access_after_days),
+                # portal downloads are staged here and deleted once copied; a crashed copy is gone in a day
+                expire_after_rule("expire-staged-downloads", 1, prefix=INCOMING_PREFIX),
+            ],
             events=True,  # "Object Created" events start the pipeline
         )
         self.transformed_bucket = data_bucket("Transformed", "transformed", [])

@@ -60,10 +60,30 @@ def allow_prefix_write(role: iam.Role, bucket_name: str, prefixes: Sequence[str]
     )
 
 
-def allow_key_use(role: iam.Role, key: kms.IKey, *, encrypt: bool) -> None:
-    """Decrypt with the platform key, and encrypt new data keys for writes when ``encrypt``."""
-    actions = ["kms:Decrypt", "kms:DescribeKey"] + (["kms:Encrypt", "kms:GenerateDataKey"] if encrypt else [])
-    role.add_to_policy(iam.PolicyStatement(actions=actions, resources=[key.key_arn]))
+# What each kind of caller needs of the platform key (tests/stacks/iam_calls.py cites the pages):
+# S3 SSE-KMS reads and writes, SNS publishing to an encrypted topic: GenerateDataKey and Decrypt only.
+KEY_FOR_SSE_KMS = ("kms:Decrypt", "kms:GenerateDataKey")
+# Roles passed to Glue jobs and crawlers whose security configuration names the key (SSE-KMS targets,
+# encrypted CloudWatch Logs): the Glue encryption guide asks for Encrypt, Decrypt, GenerateDataKey and
+# Describe on the key.
+KEY_FOR_GLUE_SECURITY_CONFIGURATION = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+
+
+def allow_key_use(role: iam.IRole, key: kms.IKey, actions: Sequence[str]) -> None:
+    """The named key actions on the platform key, and nothing else."""
+    role.add_to_principal_policy(iam.PolicyStatement(actions=list(actions), resources=[key.key_arn]))
+
+
+def allow_object_put(role: iam.Role, bucket_name: str, key: str) -> None:
+    """PutObject of exactly one key (a single-part upload needs nothing else)."""
+    role.add_to_policy(
+        iam.PolicyStatement(actions=["s3:PutObject"], resources=[s3_arn(role, bucket_name, f"/{key}")])
+    )
+
+
+def allow_object_read(role: iam.IRole, objects: Sequence[str]) -> None:
+    """GetObject of exactly the named object ARNs (no bucket listing, no ``GetObject*`` family)."""
+    role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=list(objects)))
 
 
 def allow_log_writing(role: iam.Role, log_group_prefix: str, *, associate_key: bool) -> None:

@@ -1,10 +1,18 @@
 """The platform's one alert channel: an encrypted SNS topic that only the platform may publish to.
 
-Why a construct of its own: the topic policy and the key-policy statement that lets AWS services
+Why a construct of its own: the topic policy and the key-policy statements that let AWS services
 use the encrypted topic must change together, and nothing else (event targets, alarm actions) may
 widen them. EventBridge and CloudWatch publish as service principals, narrowed to this account by
-``aws:SourceAccount``; the account's own principals (the pipeline's state machine role) publish
-through IAM (``grant_publish``), which a same-account topic allows without a policy statement.
+``aws:SourceAccount`` in the topic policy; the account's own principals (the pipeline's state machine
+role) publish through IAM (``grant_publish``), which a same-account topic allows without a policy
+statement.
+
+The key policy differs per publisher, as the SNS guide says
+(https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services):
+CloudWatch gets ``kms:GenerateDataKey*``/``kms:Decrypt`` narrowed by ``aws:SourceAccount``, while
+EventBridge gets them with no ``aws:SourceAccount``/``aws:SourceArn``/``aws:SourceOrgID``, because
+"Adding [them] to a AWS KMS policy is not supported for EventBridge-to-encrypted topics": with them,
+every failure notification would be dropped silently.
 """
 
 from __future__ import annotations
@@ -18,7 +26,11 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 # The AWS services that deliver the platform's alerts to the topic.
-PUBLISHING_SERVICES = ("events.amazonaws.com", "cloudwatch.amazonaws.com")
+CLOUDWATCH = "cloudwatch.amazonaws.com"
+EVENTBRIDGE = "events.amazonaws.com"
+PUBLISHING_SERVICES = (EVENTBRIDGE, CLOUDWATCH)
+# What a publishing service needs on the topic's key (SNS guide, link above).
+PUBLISH_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey*"]
 
 
 @dataclass(frozen=True)
@@ -56,14 +68,25 @@ class AlertsTopic(Construct):
                 conditions=same_account,
             )
         )
-        # Publishing to an encrypted topic needs the key: same services, same account condition.
-        # Only strings here: a token of this stack in the Storage key policy would be a cycle.
+        # Publishing to an encrypted topic needs the key. Only strings here: a token of this stack in
+        # the Storage key policy would be a cycle.
         props.key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="AllowPlatformServicesToPublishEncryptedAlerts",
-                principals=services,
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                sid="AllowCloudWatchAlarmsToPublishEncryptedAlerts",
+                principals=[iam.ServicePrincipal(CLOUDWATCH)],
+                actions=PUBLISH_KEY_ACTIONS,
                 resources=["*"],
                 conditions=same_account,
+            )
+        )
+        # No source condition for EventBridge: the SNS guide says KMS does not support them on this
+        # path, and a statement carrying them would never match. The topic policy above still limits
+        # who can make EventBridge publish here to this account's rules.
+        props.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowEventBridgeToPublishEncryptedAlerts",
+                principals=[iam.ServicePrincipal(EVENTBRIDGE)],
+                actions=PUBLISH_KEY_ACTIONS,
+                resources=["*"],
             )
         )

@@ -134,10 +134,20 @@ class AnalyticsWorkgroup(Construct):
                         )
                     ],
                 ),
+                # GetDatabase acts on the catalog and the database (its SAR resource types), not tables
+                iam.PolicyStatement(
+                    sid="ReadTheDatabase",
+                    actions=["glue:GetDatabase"],
+                    resources=[
+                        stack.format_arn(service="glue", resource="catalog"),
+                        stack.format_arn(
+                            service="glue", resource="database", resource_name=names.glue_database
+                        ),
+                    ],
+                ),
                 iam.PolicyStatement(
                     sid="ReadTheCatalog",
                     actions=[
-                        "glue:GetDatabase",
                         "glue:GetTable",
                         "glue:GetTables",
                         "glue:GetPartition",
@@ -155,13 +165,18 @@ class AnalyticsWorkgroup(Construct):
                 iam.PolicyStatement(
                     sid="ReadCuratedData", actions=["s3:GetObject"], resources=curated_objects
                 ),
+                # Listing only the two table folders. GetBucketLocation has no s3:prefix in its request
+                # context, so it cannot share this conditional statement (it would never be allowed).
                 iam.PolicyStatement(
                     sid="ListCuratedData",
-                    actions=["s3:ListBucket", "s3:GetBucketLocation"],
+                    actions=["s3:ListBucket"],
                     resources=[s3_arn(self, props.curated_bucket_name)],
-                    conditions={
-                        "StringLike": {"s3:prefix": [f"{SUMMARY_PREFIX}*", f"{LICENCES_PREFIX}*", ""]}
-                    },
+                    conditions={"StringLike": {"s3:prefix": [f"{SUMMARY_PREFIX}*", f"{LICENCES_PREFIX}*"]}},
+                ),
+                iam.PolicyStatement(
+                    sid="LocateCuratedData",
+                    actions=["s3:GetBucketLocation"],
+                    resources=[s3_arn(self, props.curated_bucket_name)],
                 ),
                 iam.PolicyStatement(
                     sid="WriteQueryResults",

@@ -20,7 +20,13 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 from licence_etl import rules
 
-from stacks.components.access import allow_key_use, allow_log_writing, allow_prefix_read, allow_prefix_write
+from stacks.components.access import (
+    KEY_FOR_SSE_KMS,
+    allow_key_use,
+    allow_log_writing,
+    allow_prefix_read,
+    allow_prefix_write,
+)
 from stacks.components.nag import acknowledge
 from stacks.config import DataBrewSettings
 from stacks.layout import CLEANED_PREFIX, PROFILES_PREFIX, RAW_PREFIX
@@ -102,7 +108,7 @@ class DataBrewCleaning(Construct):
         )
         allow_prefix_read(self.role, props.raw_bucket_name, [RAW_PREFIX])
         allow_prefix_write(self.role, props.transformed_bucket_name, [CLEANED_PREFIX, PROFILES_PREFIX])
-        allow_key_use(self.role, props.key, encrypt=True)
+        allow_key_use(self.role, props.key, KEY_FOR_SSE_KMS)  # SSE-KMS input and outputs
         allow_log_writing(self.role, "/aws-glue-databrew/", associate_key=False)
 
         dataset = databrew.CfnDataset(

@@ -14,17 +14,20 @@ from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from stacks.components.access import (
+    KEY_FOR_GLUE_SECURITY_CONFIGURATION,
     allow_key_use,
     allow_log_writing,
     allow_metric_publishing,
+    allow_object_put,
+    allow_object_read,
     allow_prefix_read,
     allow_prefix_write,
 )
-from stacks.components.nag import acknowledge
 from stacks.config import GlueSettings
 from stacks.names import METRIC_NAMESPACE
 
@@ -33,15 +36,32 @@ GLUE_SCRIPTS = Path(__file__).resolve().parents[2] / "glue_scripts"
 ASSET_EXCLUDE = ["**/__pycache__", "**/*.pyc", "**/*.egg-info"]
 
 
+class AssetObjectCode(glue.Code):
+    """Glue code in one S3 object; binding grants ``s3:GetObject`` on that object and nothing else.
+
+    ``glue.Code.from_bucket`` grants ``s3:GetObject*``, ``s3:GetBucket*`` and ``s3:List*`` on the whole
+    CDK staging bucket; Glue only downloads the script and the ``--extra-py-files`` zip.
+    """
+
+    def __init__(self, bucket: s3.IBucket, key: str) -> None:
+        super().__init__()
+        self._bucket, self._key = bucket, key
+
+    def bind(self, scope: Construct, grantable: iam.IGrantable) -> glue.CodeConfig:
+        allow_object_read(grantable.grant_principal, [self._bucket.arn_for_objects(self._key)])
+        return glue.CodeConfig(
+            s3_location=s3.Location(bucket_name=self._bucket.bucket_name, object_key=self._key)
+        )
+
+
 def asset_code(scope: Construct, construct_id: str, path: Path) -> glue.Code:
     """A file or folder of ``glue_scripts/`` as Glue code, through an S3 asset.
 
     A folder is zipped by CDK: ``glue_scripts/lib`` becomes a zip whose root holds ``licence_etl/``,
-    as ``--extra-py-files`` expects (``glue.Code.from_asset`` takes single files only). Code from a
-    bucket object is granted object by object, where ``from_asset`` grants the whole staging bucket.
+    as ``--extra-py-files`` expects (``glue.Code.from_asset`` takes single files only).
     """
     asset = s3_assets.Asset(scope, construct_id, path=str(path), exclude=ASSET_EXCLUDE)
-    return glue.Code.from_bucket(asset.bucket, asset.s3_object_key)
+    return AssetObjectCode(asset.bucket, asset.s3_object_key)
 
 
 @dataclass(frozen=True)
@@ -62,6 +82,8 @@ class GlueEtlJobProps:
     reads: Sequence[BucketPrefixes]
     writes: Sequence[BucketPrefixes]
     publishes_metrics: bool = False
+    # one object written with a single PutObject (the quality report), granted on its exact key
+    put_objects: Sequence[tuple[str, str]] = ()
 
 
 class GlueEtlJob(Construct):
@@ -80,7 +102,9 @@ class GlueEtlJob(Construct):
             allow_prefix_read(self.role, read.bucket_name, read.prefixes)
         for write in props.writes:
             allow_prefix_write(self.role, write.bucket_name, write.prefixes)
-        allow_key_use(self.role, props.key, encrypt=True)
+        for bucket_name, key in props.put_objects:
+            allow_object_put(self.role, bucket_name, key)
+        allow_key_use(self.role, props.key, KEY_FOR_GLUE_SECURITY_CONFIGURATION)
         allow_log_writing(self.role, "/aws-glue/", associate_key=True)
         namespaces = ["Glue"] + ([METRIC_NAMESPACE] if props.publishes_metrics else [])
         allow_metric_publishing(self.role, namespaces)
@@ -110,13 +134,6 @@ class GlueEtlJob(Construct):
                 **{f"--{name}": value for name, value in props.arguments.items()},
             },
         )
-        for action in ("s3:GetBucket*", "s3:GetObject*", "s3:List*"):
-            acknowledge(
-                self.role,
-                f"IAM5[Action::{action}]",
-                "Granted by the Glue job's code binding on exactly its two asset objects (script and "
-                "licence_etl zip) in the CDK staging bucket, to read them at job start.",
-            )
         Validations.of(self.job).acknowledge(
             Acknowledgment(
                 id="Annotation::@aws-cdk/aws-glue-alpha:plaintextJobArgumentSecret",

@@ -18,7 +18,12 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from licence_etl import schema, summary
 
-from stacks.components.access import allow_key_use, allow_log_writing, allow_prefix_read
+from stacks.components.access import (
+    KEY_FOR_GLUE_SECURITY_CONFIGURATION,
+    allow_key_use,
+    allow_log_writing,
+    allow_prefix_read,
+)
 from stacks.components.nag import acknowledge
 from stacks.layout import CLEANED_PREFIX, LICENCES_PREFIX, SUMMARY_PREFIX
 from stacks.names import PlatformNames
@@ -160,10 +165,14 @@ class LicenceCatalog(Construct):
             stack.format_arn(service="glue", resource="table", resource_name=f"{names.glue_database}/{table}")
             for table in (names.cleaned_table, names.summary_table, names.licences_table)
         ]
+        # GetDatabase acts on the catalog and the database only (its SAR resource types), so it gets
+        # its own statement; the table actions need the catalog, the database and the tables.
+        self.crawler_role.add_to_policy(
+            iam.PolicyStatement(actions=["glue:GetDatabase"], resources=[catalog_arn, database_arn])
+        )
         self.crawler_role.add_to_policy(
             iam.PolicyStatement(
                 actions=[
-                    "glue:GetDatabase",
                     "glue:GetTable",
                     "glue:GetTables",
                     "glue:UpdateTable",
@@ -194,7 +203,7 @@ class LicenceCatalog(Construct):
         allow_prefix_read(
             self.crawler_role, props.curated_bucket.bucket_name, [SUMMARY_PREFIX, LICENCES_PREFIX]
         )
-        allow_key_use(self.crawler_role, props.key, encrypt=True)
+        allow_key_use(self.crawler_role, props.key, KEY_FOR_GLUE_SECURITY_CONFIGURATION)
         allow_log_writing(self.crawler_role, "/aws-glue/crawlers", associate_key=True)
 
         self.cleaned_crawler = self._crawler(

@@ -31,9 +31,11 @@ def infrequent_access_rule(after_days: int) -> s3.LifecycleRule:
     )
 
 
-def expire_after_rule(rule_id: str, days: int) -> s3.LifecycleRule:
+def expire_after_rule(rule_id: str, days: int, prefix: str | None = None) -> s3.LifecycleRule:
+    """Objects (under ``prefix``, or all) expire after ``days``; their old versions a day later."""
     return s3.LifecycleRule(
         id=rule_id,
+        prefix=prefix,
         expiration=Duration.days(days),
         abort_incomplete_multipart_upload_after=Duration.days(INCOMPLETE_UPLOAD_DAYS),
         noncurrent_version_expiration=Duration.days(1),

@@ -9,8 +9,8 @@ Runs never overlap: every execution first lists the running executions and proce
 the oldest one, waiting (bounded) otherwise. Each run reprocesses the whole raw prefix and overwrites
 its outputs, so files that land during a run are picked up by the run queued behind it.
 
-Every task has retries with backoff for throttling and "already running" errors, and a catch that
-names the failed step in one SNS message before the execution fails.
+Every task retries, with backoff, the throttling and "already running" errors its own call can raise,
+and has a catch that names the failed step in one SNS message before the execution fails.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from stacks.components.access import allow_key_use, allow_log_group_encryption
+from stacks.components.access import KEY_FOR_SSE_KMS, allow_key_use, allow_log_group_encryption
 from stacks.components.log_retention import retention_days
 from stacks.components.nag import acknowledge
 from stacks.config import ScheduleSettings
@@ -39,21 +39,22 @@ GUARD_WAIT = Duration.minutes(5)
 GUARD_MAX_WAITS = 36  # three hours behind an earlier run, then give up (and say so)
 CRAWLER_POLL = Duration.seconds(30)
 CRAWLER_MAX_POLLS = 60  # thirty minutes
-RETRYABLE_ERRORS = {
-    "throttling": [
-        "Glue.ThrottlingException",
-        "DataBrew.ThrottlingException",
-        "Sfn.ThrottlingException",
-        "SNS.ThrottledException",
-        "S3.SlowDownException",
-        "Lambda.TooManyRequestsException",
-    ],
-    "already running": [
-        "Glue.ConcurrentRunsExceededException",
-        "Glue.CrawlerRunningException",
-        "DataBrew.ConflictException",
-        "DataBrew.ServiceQuotaExceededException",
-    ],
+# Transient errors worth retrying, named as Step Functions names a service's errors
+# (<Service>.<Exception>). Each task retries only what its own call can raise: throttling (the codes AWS
+# SDKs treat as throttling for every service; S3's SlowDown; the KMS throttling of the encrypted topic)
+# and its operation's own "already running" conflicts. tests/stacks/test_state_machine_asl.py checks
+# every name against botocore's model of that operation.
+THROTTLING_ERRORS = {
+    "sfn": ["Sfn.ThrottlingException"],
+    "databrew": ["DataBrew.ThrottlingException"],
+    "glue": ["Glue.ThrottlingException"],
+    "s3": ["S3.SlowDownException"],
+    "sns": ["SNS.ThrottledException", "SNS.KMSThrottlingException"],
+}
+ALREADY_RUNNING_ERRORS = {
+    "glue:startJobRun": ["Glue.ConcurrentRunsExceededException"],
+    "glue:startCrawler": ["Glue.CrawlerRunningException"],
+    "databrew:startJobRun": ["DataBrew.ConflictException", "DataBrew.ServiceQuotaExceededException"],
 }
 
 
@@ -88,7 +89,7 @@ class PipelineOrchestration(Construct):
             result_path=sfn.JsonPath.DISCARD,
         )
         failure_notice.add_retry(
-            errors=["SNS.ThrottledException", "SNS.InternalErrorException", "States.Timeout"],
+            errors=[*THROTTLING_ERRORS["sns"], "SNS.InternalErrorException", "States.Timeout"],
             interval=Duration.seconds(5),
             backoff_rate=2,
             max_attempts=5,
@@ -97,12 +98,17 @@ class PipelineOrchestration(Construct):
             sfn.Fail(self, "Run failed", error_path="$.failure.error", cause_path="$.failure.cause")
         )
 
-        def guarded(task: sfn.TaskStateBase, step: str) -> sfn.TaskStateBase:
-            """Retry the transient errors with backoff; on anything else, name the step and notify."""
-            for kind, errors in RETRYABLE_ERRORS.items():
+        def guarded(
+            task: sfn.TaskStateBase, step: str, service: str, already_running: str | None = None
+        ) -> sfn.TaskStateBase:
+            """Retry the call's transient errors with backoff; on anything else, name the step and notify."""
+            retried = [(THROTTLING_ERRORS[service], 5)]
+            if already_running:
+                retried.append((ALREADY_RUNNING_ERRORS[already_running], 30))
+            for errors, interval in retried:
                 task.add_retry(
                     errors=errors,
-                    interval=Duration.seconds(30 if kind == "already running" else 5),
+                    interval=Duration.seconds(interval),
                     backoff_rate=2,
                     max_attempts=5,
                     max_delay=Duration.minutes(10),
@@ -153,6 +159,7 @@ class PipelineOrchestration(Construct):
                 result_path="$.guard.running",
             ),
             "Wait for earlier runs",
+            "sfn",
         )
         guard_wait = sfn.Wait(self, "Earlier run still busy", time=sfn.WaitTime.duration(GUARD_WAIT))
         count_wait = sfn.Pass(
@@ -182,7 +189,7 @@ class PipelineOrchestration(Construct):
             result_path="$.profile",
         )
         profile.add_retry(
-            errors=RETRYABLE_ERRORS["throttling"],
+            errors=THROTTLING_ERRORS["databrew"],
             interval=Duration.seconds(5),
             backoff_rate=2,
             max_attempts=5,
@@ -202,10 +209,13 @@ class PipelineOrchestration(Construct):
                 "Clean with DataBrew",
                 name=names.databrew_recipe_job,
                 integration_pattern=sfn.IntegrationPattern.RUN_JOB,
-                result_selector={"state.$": "$.State", "id.$": "$.Id"},
+                # The .sync result is the DataBrew JobRun: its id is RunId (a missing path is States.Runtime).
+                result_selector={"state.$": "$.State", "id.$": "$.RunId"},
                 result_path="$.cleaning",
             ),
             "Clean with DataBrew",
+            "databrew",
+            "databrew:startJobRun",
         )
         start_crawler = guarded(
             tasks.GlueStartCrawlerRun(
@@ -215,6 +225,8 @@ class PipelineOrchestration(Construct):
                 result_path=sfn.JsonPath.DISCARD,
             ),
             "Crawl cleaned data",
+            "glue",
+            "glue:startCrawler",
         )
         crawler_wait = sfn.Wait(self, "Crawler running", time=sfn.WaitTime.duration(CRAWLER_POLL))
         crawler_state = guarded(
@@ -231,6 +243,7 @@ class PipelineOrchestration(Construct):
                 result_path="$.crawl.status",
             ),
             "Crawl cleaned data",
+            "glue",
         )
         count_poll = sfn.Pass(
             self,
@@ -262,6 +275,8 @@ class PipelineOrchestration(Construct):
                 result_path="$.quality",
             ),
             "Check quality",
+            "glue",
+            "glue:startJobRun",
         )
         summarize = guarded(
             tasks.GlueStartJobRun(
@@ -274,15 +289,27 @@ class PipelineOrchestration(Construct):
                 result_path="$.summary",
             ),
             "Summarize",
+            "glue",
+            "glue:startJobRun",
         )
         crawl_curated = guarded(
-            tasks.GlueStartCrawlerRun(
+            # Same state as GlueStartCrawlerRun (aws-sdk:glue:startCrawler), but granted only
+            # glue:StartCrawler: GlueStartCrawlerRun also grants glue:GetCrawler, and nothing polls this one.
+            tasks.CallAwsService(
                 self,
                 "Crawl curated data",
-                crawler_name=names.curated_crawler,
+                service="glue",
+                action="startCrawler",
+                parameters={"Name": names.curated_crawler},
+                iam_resources=[
+                    stack.format_arn(service="glue", resource="crawler", resource_name=names.curated_crawler)
+                ],
+                iam_action="glue:StartCrawler",
                 result_path=sfn.JsonPath.DISCARD,
             ),
             "Crawl curated data",
+            "glue",
+            "glue:startCrawler",
         )
         read_report = guarded(
             tasks.CallAwsService(
@@ -298,6 +325,7 @@ class PipelineOrchestration(Construct):
                 result_path="$.report",
             ),
             "Read quality report",
+            "s3",
         )
         success_notice = guarded(
             tasks.SnsPublish(
@@ -314,6 +342,7 @@ class PipelineOrchestration(Construct):
                 result_path=sfn.JsonPath.DISCARD,
             ),
             "Notify success",
+            "sns",
         )
 
         definition = start.next(list_running).next(
@@ -364,7 +393,7 @@ class PipelineOrchestration(Construct):
         # CDK's DependsOn the role duplicates the RoleArn GetAtt (cfn-lint W3005); the policy one stays.
         policy = role.node.find_child("DefaultPolicy").node.default_child
         self.state_machine.node.default_child.add_override("DependsOn", [stack.get_logical_id(policy)])
-        allow_key_use(role, props.key, encrypt=True)  # the encrypted topic and the SSE-KMS report
+        allow_key_use(role, props.key, KEY_FOR_SSE_KMS)  # the encrypted topic and the SSE-KMS report
         self._acknowledge_service_wildcards(role)
         self._allow_log_encryption(props.key)
         self._triggers(props)

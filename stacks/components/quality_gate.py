@@ -15,7 +15,7 @@ from licence_etl import rules
 
 from stacks.components.glue_etl_job import BucketPrefixes, GlueEtlJob, GlueEtlJobProps
 from stacks.config import GlueSettings, QualitySettings
-from stacks.layout import CLEANED_PREFIX, FAILED_PREFIX, PASSED_PREFIX, QUALITY_REPORT_KEY, REPORTS_PREFIX
+from stacks.layout import CLEANED_PREFIX, FAILED_PREFIX, PASSED_PREFIX, QUALITY_REPORT_KEY
 from stacks.names import PlatformNames
 
 
@@ -64,7 +64,8 @@ class QualityGate(Construct):
                     "metrics_pipeline": names.metrics_pipeline,
                 },
                 reads=[BucketPrefixes(bucket, [CLEANED_PREFIX])],
-                writes=[BucketPrefixes(bucket, [PASSED_PREFIX, FAILED_PREFIX, REPORTS_PREFIX])],
+                writes=[BucketPrefixes(bucket, [PASSED_PREFIX, FAILED_PREFIX])],
+                put_objects=[(bucket, QUALITY_REPORT_KEY)],  # licence_etl.io.write_json: one put_object
                 publishes_metrics=True,
             ),
         ).job

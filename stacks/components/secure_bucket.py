@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -134,10 +135,29 @@ class SecureBucket(Construct):
                 resources=[s3_arn(self, replica.bucket_name, "/*")],
             )
         )
-        role.add_to_policy(iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn]))
+
+        # The keys only through S3 in each bucket's region, only for that bucket's objects (the S3 guide
+        # "Replicating encrypted objects"). With S3 Bucket Keys the encryption context is the bucket ARN,
+        # and the replica key also needs kms:Decrypt for the bucket-level data key.
+        def through_s3(region: str, name: str) -> dict[str, dict[str, Any]]:
+            arn = f"arn:{Stack.of(self).partition}:s3:::{name}"
+            return {
+                "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+                "StringLike": {"kms:EncryptionContext:aws:s3:arn": [arn, f"{arn}/*"]},
+            }
+
         role.add_to_policy(
             iam.PolicyStatement(
-                actions=["kms:Encrypt", "kms:GenerateDataKey"], resources=[replica.key.key_arn]
+                actions=["kms:Decrypt"],
+                resources=[key.key_arn],
+                conditions=through_s3(Stack.of(self).region, bucket_name),
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[replica.key.key_arn],
+                conditions=through_s3(replica.region, replica.bucket_name),
             )
         )
         for name in (bucket_name, replica.bucket_name):

@@ -9,6 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from licence_etl import quality, rules, schema
 
+from stacks.config import cdk_json_context
+from tests.grammars import dqdl
+
 from .conftest import frame, licence, ts
 
 RUN = datetime(2025, 10, 5, 12, 0, tzinfo=UTC)
@@ -226,3 +229,69 @@ def test_databrew_rules_shape():
         "Type": "GREATER_THAN_OR_EQUAL",
         "Unit": "PERCENTAGE",
     }
+
+
+# ---------------------------------------------------------------------------------------------------
+# The DQDL rendering under AWS's published grammar (tests/grammars/dqdl.py, a port of awslabs/dqdl).
+# ---------------------------------------------------------------------------------------------------
+
+STAGE_FRESHNESS_DAYS = {
+    name: stage["quality"]["freshness_days"] for name, stage in cdk_json_context()["stages"].items()
+}
+
+
+@pytest.mark.parametrize("stage", sorted(STAGE_FRESHNESS_DAYS))
+def test_dqdl_of_each_stage_is_accepted_by_the_aws_grammar(stage):
+    days = STAGE_FRESHNESS_DAYS[stage]
+    doc = dqdl.check(rules.to_dqdl(days))
+    assert dqdl.rule_types_used(doc) == [
+        *["ColumnValues"] * 5,
+        "IsComplete",
+        "CustomSql",
+        "Completeness",
+        "RowCount",
+        "DataFreshness",
+    ]
+    assert doc.rules[-1].condition.text == f"<= {days} days"
+
+
+@pytest.mark.parametrize("days", [1, 7, 365])
+def test_dqdl_freshness_bounds_are_accepted(days):
+    dqdl.check(rules.to_dqdl(days))
+
+
+RULE_SHAPES = {
+    "optional_range_with_both_bounds": rules.Range(
+        "r", "", column="fee_paid", minimum=0, maximum=10, optional=True
+    ),
+    "small_decimal_bound": rules.Range("r", "", column="fee_paid", minimum=0.00001),
+    "small_completeness_threshold": rules.MinCompleteness("c", "", column="status", threshold=0.00001),
+    "allowed_value_with_quote_and_backslash": rules.AllowedValues(
+        "a", "", column="status", values=('Say "hi"', "back\\slash")
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", RULE_SHAPES.values(), ids=RULE_SHAPES)
+def test_every_rule_shape_renders_dqdl_the_aws_grammar_accepts(rule):
+    dqdl.check(f"Rules = [ {rule.to_dqdl()} ]")
+
+
+def test_optional_range_keeps_nulls_allowed_on_both_bounds():
+    rendered = RULE_SHAPES["optional_range_with_both_bounds"].to_dqdl()
+    assert rendered == (
+        '(ColumnValues "fee_paid" >= 0 where "fee_paid is not null")'
+        ' and (ColumnValues "fee_paid" <= 10 where "fee_paid is not null")'
+    )
+
+
+def test_allowed_values_are_escaped_as_aws_unescapes_in_lists():
+    assert RULE_SHAPES["allowed_value_with_quote_and_backslash"].to_dqdl() == (
+        'ColumnValues "status" in ["Say \\"hi\\"", "back\\\\slash"]'
+    )
+
+
+def test_a_column_name_dqdl_cannot_quote_is_refused():
+    """AWS strips a parameter's quotes but keeps backslashes: such a name cannot be written in DQDL."""
+    with pytest.raises(ValueError, match="DQDL"):
+        rules.Required("r", "", column='odd"name').to_dqdl()

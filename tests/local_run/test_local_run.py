@@ -15,6 +15,7 @@ from licence_etl import summary
 from licence_etl.rules import ALLOWED_STATUSES
 from licence_etl.schema import CLEANED_NAMES
 
+from dap.athena_sql import check, to_spark
 from dap.local_run import ANSWER_QUERIES, DEFAULT_INPUT, load_queries, register_views, stage_config
 from dap.report import png_size
 
@@ -258,13 +259,14 @@ EXPECTED_COLUMNS = {
 }
 
 
-def test_query_files_are_portable_named_queries():
+def test_query_files_are_athena_named_queries():
+    """The files are Athena SQL (dap.athena_sql.check, see tests/local_run/test_athena_sql.py)."""
     queries = load_queries()
     assert {q.name for q in queries} == set(EXPECTED_COLUMNS)
     for q in queries:
         body = "\n".join(q.sql.splitlines()[1:])
         assert q.description and len(q.description) < 1024  # AWS::Athena::NamedQuery Description limit
-        assert "::" not in body and "`" not in body and '"' not in body, q.name
+        assert check(q.sql) == [], q.name
         assert not q.sql.rstrip().endswith(";")
         tables = set(re.findall(r"\bfrom\s+([\w.]+)", body, flags=re.I))
         assert tables and tables <= {"licence_summary", "licences"}, (q.name, tables)
@@ -277,9 +279,11 @@ def test_load_queries_requires_a_description(tmp_path):
 
 
 @pytest.mark.parametrize("query", load_queries(), ids=lambda q: q.name)
-def test_each_query_runs_on_spark_sql(spark, sample_run, query):
+def test_each_query_runs_on_spark_sql(spark, sample_run, expected, query):
+    """The transpiled query (what dap local runs; the file itself is Athena SQL) runs and answers."""
     register_views(spark, sample_run.layout, stage_config("dev"))
-    df = spark.sql(query.sql)
+    assert query.spark_sql == to_spark(query.sql)
+    df = spark.sql(query.spark_sql)
     assert df.columns == EXPECTED_COLUMNS[query.name]
     rows = [r.asDict() for r in df.collect()]
     assert rows, query.name
@@ -304,6 +308,7 @@ def test_each_query_runs_on_spark_sql(spark, sample_run, query):
     elif query.name == "licences_by_local_area_and_year":
         assert sum(r["licences"] for r in rows) == passed
         assert all(2023 <= r["year"] <= 2026 and r["issued_licences"] <= r["licences"] for r in rows)
+        assert sum(r["issued_licences"] for r in rows) == expected["issued"]
         assert [(r["local_area"], r["year"]) for r in rows] == sorted(
             (r["local_area"], r["year"]) for r in rows
         )

@@ -110,15 +110,18 @@ def key_statements(synthesized) -> list[dict[str, Any]]:
     return key["Properties"]["KeyPolicy"]["Statement"]
 
 
-def test_key_lets_the_publishing_services_use_it_only_for_this_account(synthesized):
-    (statement,) = [
-        s
-        for s in key_statements(synthesized)
-        if s.get("Sid") == "AllowPlatformServicesToPublishEncryptedAlerts"
-    ]
-    assert sorted(statement["Principal"]["Service"]) == ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
-    assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
-    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": synthesized.config.account}}
+def test_key_lets_the_publishing_services_use_it(synthesized):
+    """Alarms: only from this account. EventBridge: no source condition, which the SNS guide says KMS
+    policies do not support for EventBridge-to-encrypted-topic delivery (test_service_principals cites it)."""
+    statements = {s.get("Sid"): s for s in key_statements(synthesized)}
+    alarms = statements["AllowCloudWatchAlarmsToPublishEncryptedAlerts"]
+    assert alarms["Principal"]["Service"] == "cloudwatch.amazonaws.com"
+    assert sorted(alarms["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": synthesized.config.account}}
+    events = statements["AllowEventBridgeToPublishEncryptedAlerts"]
+    assert events["Principal"]["Service"] == "events.amazonaws.com"
+    assert sorted(events["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert "Condition" not in events
 
 
 def test_storage_never_refers_to_observability(synthesized):

@@ -11,7 +11,7 @@ from cfnlint.api import ManualArgs, lint
 from tests.stacks.conftest import STACK_IDS
 
 _BUCKET = r"vdap-\w+-(raw|transformed|curated|query-results)(-replica)?-\d{12}-ca-(central|west)-1"
-_PREFIX = r"(raw/business_licences|cleaned/business_licences|profiles/business_licences|quality_check/(passed|failed|reports)|summary|summary_csv|licences|athena)"
+_PREFIX = r"(raw/business_licences|incoming/business_licences|cleaned/business_licences|profiles/business_licences|quality_check/(passed|failed|reports)|summary|summary_csv|licences|athena)"
 _NAG = r"AwsSolutions::AwsSolutions-"
 _GLUE_JOB = r"/Pipeline/(QualityGate/QualityCheck|SummaryJob/Summarize)"
 
@@ -28,7 +28,7 @@ EXPECTED_ACKNOWLEDGMENTS = (
     # one prefix of one bucket, for a role or the analyst policy
     (
         r"/Pipeline/(DataBrewCleaning/Role|LicenceCatalog/CrawlerRole|AnalyticsWorkgroup/AnalystPolicy|"
-        r"QualityGate/QualityCheck/Role|SummaryJob/Summarize/Role)",
+        r"OperatorPolicy/Policy|QualityGate/QualityCheck/Role|SummaryJob/Summarize/Role)",
         _NAG + rf"IAM5\[Resource::arn:aws:s3:::{_BUCKET}/{_PREFIX}/\*\]",
     ),
     # the service's own log groups in this account and region
@@ -37,14 +37,28 @@ EXPECTED_ACKNOWLEDGMENTS = (
         _NAG
         + r"IAM5\[Resource::arn:aws:logs:ca-central-1:\d{12}:log-group:/aws-glue(-databrew)?/(crawlers)?\*\]",
     ),
+    # the portal-ingest function's own log group: its streams
+    (
+        r"/Pipeline/PortalIngestion/Role",
+        _NAG
+        + r"IAM5\[Resource::arn:aws:logs:ca-central-1:\d{12}:log-group:/aws/lambda/vdap-\w+-portal-ingest:\*\]",
+    ),
     # actions without resource-level permissions: PutMetricData (namespace-conditioned),
     # glue:GetSecurityConfiguration, X-Ray and log delivery for the state machine
     (
         rf"({_GLUE_JOB}/Role|/Pipeline/LicenceCatalog/CrawlerRole|/Pipeline/PipelineOrchestration/StateMachine/Role)",
         _NAG + r"IAM5\[Resource::\*\]",
     ),
-    # the Glue code binding reads the job's two asset objects
-    (rf"{_GLUE_JOB}/Role", _NAG + r"IAM5\[Action::s3:(GetBucket|GetObject|List)\*\]"),
+    # the operator policy: executions of the one state machine, the two stacks dap reads outputs of
+    (
+        r"/Pipeline/OperatorPolicy/Policy",
+        _NAG + r"IAM5\[Resource::arn:aws:states:ca-central-1:\d{12}:execution:vdap-\w+-pipeline:\*\]",
+    ),
+    (
+        r"/Pipeline/OperatorPolicy/Policy",
+        _NAG
+        + r"IAM5\[Resource::arn:aws:cloudformation:ca-central-1:\d{12}:stack/vdap-\w+-(storage|pipeline)/\*\]",
+    ),
     # CDK's AwsCustomResource provider (publishes the DataBrew recipe)
     (
         r"/Pipeline/AWS679f53fac002430cb0da5b7982bd2287",

@@ -28,6 +28,7 @@ only inside the functions that build Spark columns.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from licence_etl import schema
@@ -43,12 +44,22 @@ _RAW_BY_NAME: dict[str, str] = {c.name: c.raw_name for c in schema.CLEANED_COLUM
 _TYPE_BY_NAME: dict[str, str] = {c.name: c.type for c in schema.CLEANED_COLUMNS}
 
 
-def _q(name: str) -> str:
-    return f'"{name}"'
+def _q(text: str) -> str:
+    """A DQDL quoted parameter or where clause. AWS's parser strips the quotes and keeps backslashes
+    (awslabs/dqdl DQDLParserListener.removeQuotes), so a '"' or '\\' here cannot be written faithfully."""
+    if '"' in text or "\\" in text:
+        raise ValueError(f"cannot be written as a DQDL quoted string: {text!r}")
+    return f'"{text}"'
+
+
+def _q_value(value: str) -> str:
+    """A string inside a DQDL ``in [...]`` list, where AWS's parser removes backslash escapes."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+    """Plain decimal notation: DQDL numbers are digits with an optional fraction (never ``1e-05``)."""
+    return str(int(value)) if float(value).is_integer() else format(Decimal(repr(float(value))), "f")
 
 
 def _substitutions(values: dict[str, str]) -> list[dict[str, str]]:
@@ -126,7 +137,7 @@ class AllowedValues(RowRule):
         return col.isNull() | ~col.isin(*self.values)
 
     def to_dqdl(self) -> str:
-        listed = ", ".join(_q(v) for v in self.values)
+        listed = ", ".join(_q_value(v) for v in self.values)
         return f"ColumnValues {_q(self.column)} in [{listed}]"
 
 
@@ -153,24 +164,27 @@ class Range(RowRule):
         return col.isNull() | bad
 
     def to_dqdl(self) -> str:
+        # The where clause keeps only non-null rows, so a blank (null) value is valid. It belongs to each
+        # rule: DQDL has no where clause on a composite "(...) and (...)".
+        where = f" where {_q(f'{self.column} is not null')}" if self.optional else ""
         parts = []
         if self.minimum is not None:
-            parts.append(f"ColumnValues {_q(self.column)} >= {_fmt(self.minimum)}")
+            parts.append(f"ColumnValues {_q(self.column)} >= {_fmt(self.minimum)}{where}")
         if self.maximum is not None:
-            parts.append(f"ColumnValues {_q(self.column)} <= {_fmt(self.maximum)}")
-        rule = parts[0] if len(parts) == 1 else " and ".join(f"({p})" for p in parts)
-        if self.optional:
-            # The where clause keeps only non-null rows, so a blank (null) value is valid.
-            rule += f' where "{self.column} is not null"'
-        return rule
+            parts.append(f"ColumnValues {_q(self.column)} <= {_fmt(self.maximum)}{where}")
+        return parts[0] if len(parts) == 1 else " and ".join(f"({p})" for p in parts)
 
     def databrew(self) -> dict[str, Any] | None:
         if self.optional or self.minimum is None or self.maximum is None:
             # DataBrew's handling of missing values in value checks is not documented: leave it out.
             return None
+        # Two comparisons rather than is_between, whose bound inclusivity the DataBrew "Available checks"
+        # page does not state either (a quarter of the sample's rows sit on the lower bound: 0 employees).
+        # Implicit syntax (ColumnSelectors name the column) joined by "and", as in the API_FilterExpression
+        # example "(starts_with :prefix1 or ...) and (...)" that Available checks points to.
         return {
             "Name": self.name,
-            "CheckExpression": "is_between :val1 and :val2",
+            "CheckExpression": ">= :val1 and <= :val2",
             "SubstitutionMap": _substitutions({":val1": _fmt(self.minimum), ":val2": _fmt(self.maximum)}),
             "ColumnSelectors": [{"Name": _RAW_BY_NAME[self.column]}],
             "Threshold": {"Value": 100.0, "Type": "GREATER_THAN_OR_EQUAL", "Unit": "PERCENTAGE"},
@@ -191,7 +205,8 @@ class RequiredWhen(RowRule):
         return F.col(self.when_column).eqNullSafe(F.lit(self.when_value)) & F.col(self.column).isNull()
 
     def to_dqdl(self) -> str:
-        return f"IsComplete {_q(self.column)} where \"{self.when_column} = '{self.when_value}'\""
+        condition = f"{self.when_column} = '{self.when_value}'"
+        return f"IsComplete {_q(self.column)} where {_q(condition)}"
 
 
 @dataclass(frozen=True)
@@ -216,7 +231,7 @@ class LocalDateNotAfter(RowRule):
             f"select count(*) from primary where {self.earlier} is not null and {self.later} is not null"
             f" and {self._local_date_sql()} > {self.later}"
         )
-        return f'CustomSql "{sql}" = 0'
+        return f"CustomSql {_q(sql)} = 0"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -244,7 +259,7 @@ class MinCompleteness(DatasetRule):
     threshold: float = 1.0
 
     def to_dqdl(self, freshness_days: int = DEFAULT_FRESHNESS_DAYS) -> str:
-        return f"Completeness {_q(self.column)} >= {self.threshold}"
+        return f"Completeness {_q(self.column)} >= {_fmt(self.threshold)}"
 
     def databrew(self) -> dict[str, Any]:
         max_missing_pct = round((1.0 - self.threshold) * 100, 6)
