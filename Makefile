@@ -68,6 +68,7 @@ bench: $(PY_STAMP) $(NODE_STAMP)
 	$(BIN)/python benchmarks/synth.py $(if $(QUICK),--quick)
 	$(BIN)/python benchmarks/etl_scale.py $(if $(QUICK),--quick)
 	$(BIN)/python benchmarks/athena_scan.py $(if $(QUICK),--quick)
+	$(BIN)/python benchmarks/ingest_from_portal.py $(if $(QUICK),--rows 10000)
 	$(BIN)/python -m dap cost --stage $(STAGE)
 
 ## diff-offline: `cdk diff` of every stage and stack, BASE (a git ref) against the working tree, with no
