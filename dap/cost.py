@@ -850,6 +850,12 @@ def format_estimate(est: Estimate) -> str:
         "  of which not billed per pipeline run (keys, storage, alarms, scheduled crawls and profiles): "
         f"{fixed:.4f}"
     )
+    transitions = est.deployment.state_transitions_per_run
+    unchanged = next((i.per_run for i in est.items if i.key == "sfn.transitions"), 0.0)
+    lines.append(
+        f"  a run whose raw input did not change stops before any job: at most {transitions} state "
+        f"transitions, {unchanged:.4f}"
+    )
     for job, alt in est.flex_alternative.items():
         lines.append(f"  {job}: the other execution class would cost {alt:.4f} per run")
     assumed = [k for k, s in price_status().items() if s == "assumed"]

@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError
 from dap.aws.deployed import Deployed, parse_s3_uri
 from dap.cli import CommandError
 from dap.portal_csv import PortalCsvError, normalize_portal_csv
-from stacks.layout import INCOMING_PREFIX
+from stacks.layout import INCOMING_PREFIX, PROFILES_PREFIX
 
 # Athena SQL pricing, https://aws.amazon.com/athena/pricing/ : $5.00 per TB scanned, rounded up to the
 # next MB, 10 MB minimum per query (same figures in /work/shared/FACTS.md). Decimal units, so the
@@ -250,12 +250,16 @@ def execution_name(now: datetime | None = None) -> str:
     return f"manual-{(now or _now()):%Y%m%dT%H%M%SZ}"
 
 
-def start_run(deployed: Deployed, out: TextIO | None = None) -> str:
+def start_run(deployed: Deployed, out: TextIO | None = None, force: bool = False) -> str:
+    """Start an execution; ``force`` processes the raw input even if it is the last successful run's."""
     out = out or sys.stdout
     arn = deployed.output("pipeline", "StateMachineArn")
     name = execution_name()
+    execution_input = json.dumps({"force": True} if force else {})
     with deployed.errors("start the pipeline"):
-        started = deployed.client("stepfunctions").start_execution(stateMachineArn=arn, name=name, input="{}")
+        started = deployed.client("stepfunctions").start_execution(
+            stateMachineArn=arn, name=name, input=execution_input
+        )
     print(f"started {name} ({format_time(started['startDate'])})", file=out)
     print(f"  {started['executionArn']}", file=out)
     return started["executionArn"]
@@ -343,13 +347,26 @@ def follow_run(
     )
 
 
-def run(deployed: Deployed, wait: bool, poll_seconds: float = 5.0, out: TextIO | None = None) -> int:
+def run(
+    deployed: Deployed, wait: bool, poll_seconds: float = 5.0, out: TextIO | None = None, force: bool = False
+) -> int:
     out = out or sys.stdout
-    execution_arn = start_run(deployed, out)
+    execution_arn = start_run(deployed, out, force)
     if not wait:
         print(f"  follow it with: dap status --stage {deployed.config.stage}", file=out)
         return 0
     return follow_run(deployed, execution_arn, poll_seconds, out)
+
+
+def profile(deployed: Deployed, out: TextIO | None = None) -> int:
+    """Start the DataBrew profile job now (it also runs on its own schedule, never on the run path)."""
+    out = out or sys.stdout
+    job = deployed.output("pipeline", "ProfileJobName")
+    with deployed.errors(f"start the DataBrew profile job {job}"):
+        run_id = deployed.client("databrew").start_job_run(Name=job)["RunId"]
+    print(f"started profile job {job}: run {run_id}", file=out)
+    print(f"  results under the transformed bucket's {PROFILES_PREFIX}", file=out)
+    return 0
 
 
 # --------------------------------------------------------------------------- status
@@ -616,10 +633,19 @@ def register(commands) -> None:
     parser = add(
         "run",
         "start the pipeline state machine",
-        lambda a: run(_deployed(a), a.wait, a.poll_seconds),
+        lambda a: run(_deployed(a), a.wait, a.poll_seconds, force=a.force),
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="process the raw input even if the last successful run did"
     )
     parser.add_argument("--wait", action="store_true", help="follow the run state by state until it ends")
     parser.add_argument("--poll-seconds", type=float, default=5.0, help="polling interval with --wait")
+
+    add(
+        "profile",
+        "start the DataBrew profile job now (column statistics, PII detection, the ruleset)",
+        lambda a: profile(_deployed(a)),
+    )
 
     parser = add(
         "status",

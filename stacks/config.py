@@ -69,6 +69,10 @@ def setting(
     )
 
 
+_SCHEDULE_PATTERN = r"^(cron\([^()]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$"
+_SCHEDULE_ALLOWED = "an EventBridge 'cron(...)' or 'rate(N unit)' expression"
+
+
 @dataclass(frozen=True)
 class StorageSettings:
     noncurrent_version_retention_days: int = setting(minimum=1)
@@ -82,6 +86,18 @@ class DataBrewSettings:
     max_capacity: int = setting(minimum=1, maximum=100)  # nodes
     timeout_minutes: int = setting(minimum=1, maximum=2880)
     max_retries: int = setting(minimum=0, maximum=5)
+    # the profile job runs on its own schedule (and `dap profile`), never on the run path
+    profile_schedule: str = setting(
+        pattern=r"^cron\([^()]+\)$", allowed="a DataBrew 'cron(...)' expression (6 fields)"
+    )
+
+
+@dataclass(frozen=True)
+class CatalogSettings:
+    # the crawlers only detect schema drift (every table is projected): on their own schedule
+    crawler_schedule: str = setting(
+        pattern=r"^cron\([^()]+\)$", allowed="a Glue 'cron(...)' expression (6 fields)"
+    )
 
 
 @dataclass(frozen=True)
@@ -102,10 +118,6 @@ class QualitySettings:
 @dataclass(frozen=True)
 class AthenaSettings:
     bytes_scanned_cutoff_per_query: int = setting(minimum=10_000_000, allowed="a whole number >= 10000000")
-
-
-_SCHEDULE_PATTERN = r"^(cron\([^()]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$"
-_SCHEDULE_ALLOWED = "an EventBridge 'cron(...)' or 'rate(N unit)' expression"
 
 
 @dataclass(frozen=True)
@@ -141,6 +153,8 @@ class AlarmSettings:
     pipeline_freshness_days: int = setting(minimum=1, maximum=7)  # CloudWatch evaluates <= 7 days
     athena_daily_bytes_scanned: int = setting(minimum=1)
     dq_failed_row_rate: float = setting(minimum=0.0, maximum=1.0)
+    glue_job_max_minutes: int = setting(minimum=1, maximum=2880)  # "ETL jobs exceeding runtime thresholds"
+    access_denied_per_5_minutes: int = setting(minimum=1)  # S3 AccessDenied on the data buckets
 
 
 @dataclass(frozen=True)
@@ -168,6 +182,7 @@ class StageConfig:
     storage: StorageSettings = setting()
     databrew: DataBrewSettings = setting()
     glue: GlueSettings = setting()
+    catalog: CatalogSettings = setting()
     quality: QualitySettings = setting()
     athena: AthenaSettings = setting()
     schedule: ScheduleSettings = setting()

@@ -16,6 +16,9 @@ PASSED_PREFIX = "quality_check/passed/"
 FAILED_PREFIX = "quality_check/failed/"
 REPORTS_PREFIX = "quality_check/reports/"
 QUALITY_REPORT_KEY = REPORTS_PREFIX + "latest.json"
+# Written by the state machine after a successful run: the raw input's fingerprint, so an unchanged
+# input can end the next run early.
+LAST_SUCCESSFUL_RUN_KEY = REPORTS_PREFIX + "last_successful_run.json"
 SUMMARY_PREFIX = "summary/"
 SUMMARY_CSV_PREFIX = "summary_csv/"
 LICENCES_PREFIX = "licences/"

@@ -20,7 +20,7 @@ from stacks.components.log_retention import retention_days
 from stacks.components.pipeline_alarms import PipelineAlarms, PipelineAlarmsProps
 from stacks.components.pipeline_dashboard import PipelineDashboard, PipelineDashboardProps
 from stacks.config import StageConfig
-from stacks.names import PlatformNames
+from stacks.names import METRIC_NAMESPACE, PlatformNames
 from stacks.removal import removal_policy
 
 
@@ -97,7 +97,10 @@ class ObservabilityStack(Stack):
             ),
         )
 
-        AuditTrail(
+        for job in names.glue_jobs:
+            self.alarms.watch_glue_job_runtime(job)
+
+        trail = AuditTrail(
             self,
             "AuditTrail",
             AuditTrailProps(
@@ -113,4 +116,8 @@ class ObservabilityStack(Stack):
                 removal_policy=removal_policy(config),
                 noncurrent_version_retention_days=config.storage.noncurrent_version_retention_days,
             ),
+        )
+        data_buckets = (raw_bucket.bucket_name, transformed_bucket.bucket_name, curated_bucket.bucket_name)
+        self.alarms.watch_access_denied(
+            trail.access_denied_metric(data_buckets, METRIC_NAMESPACE), ", ".join(data_buckets)
         )

@@ -64,6 +64,7 @@ class PipelineStack(Stack):
                 key=key,
                 transformed_bucket=transformed_bucket,
                 curated_bucket=curated_bucket,
+                crawler_schedule=config.catalog.crawler_schedule,
                 owner=config.owner,
                 data_classification=config.data_classification,
                 removal_policy=removal_policy(config),
@@ -159,6 +160,7 @@ class PipelineStack(Stack):
             ("AnalystPolicyArn", self.analytics.analyst_policy.managed_policy_arn),
             ("OperatorPolicyArn", self.operator_policy.managed_policy_arn),
             ("PortalIngestFunctionName", self.ingestion.function.function_name),
+            ("ProfileJobName", names.databrew_profile_job),
         ):
             CfnOutput(self, output_id, value=value)
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Annotations, RemovalPolicy
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -179,6 +180,24 @@ class AuditTrail(Construct):
             )
         )
         return secure.bucket
+
+    def access_denied_metric(self, bucket_names: Sequence[str], namespace: str) -> cloudwatch.Metric:
+        """A metric filter on the trail's log group: S3 requests on ``bucket_names`` that were denied
+        (CloudTrail records them with errorCode AccessDenied), counted per 5 minutes."""
+        buckets = " || ".join(f'($.requestParameters.bucketName = "{name}")' for name in bucket_names)
+        metric_filter = logs.MetricFilter(
+            self,
+            "S3AccessDenied",
+            log_group=self.log_group,
+            filter_pattern=logs.FilterPattern.literal(
+                f'{{ ($.eventSource = "s3.amazonaws.com") && ($.errorCode = "AccessDenied") && ({buckets}) }}'
+            ),
+            metric_namespace=namespace,
+            metric_name="S3AccessDenied",
+            metric_value="1",
+            default_value=0,
+        )
+        return metric_filter.metric(statistic="Sum", period=Duration.minutes(5))
 
     def _allow_key_use(self, props: AuditTrailProps, log_group_arn: str) -> None:
         """Key-policy statements for CloudTrail (this trail only) and CloudWatch Logs (this group)."""

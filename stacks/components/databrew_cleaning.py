@@ -172,6 +172,16 @@ class DataBrewCleaning(Construct):
         )
         self.profile_job.add_resource_dependency(dataset)
         self.profile_job.add_resource_dependency(ruleset)
+        # Statistics and PII detection are not needed per run: the profile job runs on its own
+        # schedule (and `dap profile`), off the run path, so a run pays for the recipe job only.
+        self.profile_schedule = databrew.CfnSchedule(
+            self,
+            "ProfileSchedule",
+            name=f"{names.databrew_profile_job}-schedule",
+            cron_expression=settings.profile_schedule,
+            job_names=[names.databrew_profile_job],
+        )
+        self.profile_schedule.add_resource_dependency(self.profile_job)
 
         steps = load_recipe_steps()
         recipe = databrew.CfnRecipe(

@@ -1,8 +1,9 @@
 """The Glue Data Catalog for the licences: database, security configuration, tables and crawlers.
 
 Tables are declared here from the same column definitions the Glue jobs write (schema as code, with
-comments and governance parameters); the crawlers only register new partitions of those tables and
-never rewrite a schema (catalog targets, schema changes logged, not applied).
+comments and governance parameters), all three with partition projection, so no query and no run
+depends on a crawler. The crawlers run on their own schedule to detect schema drift: catalog targets,
+schema changes logged (and failures alarmed), never applied.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ GLUE_TYPES = {
 # keeps templates reproducible, and years without data simply hold no objects.
 FIRST_LICENCE_YEAR = 1997
 LAST_PROJECTED_YEAR = 2099
+YEAR_PROJECTION = glue.PartitionProjectionConfiguration.integer(
+    min=FIRST_LICENCE_YEAR, max=LAST_PROJECTED_YEAR
+)
 
 
 def glue_columns(
@@ -58,6 +62,7 @@ class LicenceCatalogProps:
     key: kms.IKey
     transformed_bucket: s3.IBucket
     curated_bucket: s3.IBucket
+    crawler_schedule: str  # the drift crawls (cron): no pipeline run waits for a crawler
     owner: str
     data_classification: str
     removal_policy: RemovalPolicy
@@ -69,6 +74,7 @@ class LicenceCatalog(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: LicenceCatalogProps) -> None:
         super().__init__(scope, construct_id)
         names = props.names
+        self.crawler_schedule = props.crawler_schedule
         self.database = glue.Database(
             self,
             "Database",
@@ -94,7 +100,8 @@ class LicenceCatalog(Construct):
             }
 
         def table(construct_id: str, name: str, description: str, bucket: s3.IBucket, prefix: str,
-                  columns, partition: str, source: str, projected: bool) -> glue.S3Table:  # fmt: skip
+                  columns, partition: str, source: str,
+                  projection: glue.PartitionProjectionConfiguration) -> glue.S3Table:  # fmt: skip
             return glue.S3Table(
                 self,
                 construct_id,
@@ -106,13 +113,7 @@ class LicenceCatalog(Construct):
                 data_format=glue.DataFormat.PARQUET,
                 columns=glue_columns(columns, exclude=[partition]),
                 partition_keys=glue_columns([c for c in columns if c.name == partition]),
-                partition_projection={
-                    partition: glue.PartitionProjectionConfiguration.integer(
-                        min=FIRST_LICENCE_YEAR, max=LAST_PROJECTED_YEAR
-                    )
-                }
-                if projected
-                else None,
+                partition_projection={partition: projection},
                 parameters=governance(source),
             )
 
@@ -125,7 +126,9 @@ class LicenceCatalog(Construct):
             schema.CLEANED_COLUMNS,
             schema.PARTITION_COLUMN,
             f"DataBrew job {names.databrew_recipe_job}",
-            projected=False,  # file_year partitions are registered by the cleaned-data crawler
+            # the two-digit licence year of the export ("97".."99", "00".."26"...): every value of 00-99
+            # is projected, so a new year needs no crawler before the quality job reads it
+            projection=glue.PartitionProjectionConfiguration.integer(min=0, max=99, digits=2),
         )
         self.summary_table = table(
             "SummaryTable",
@@ -136,7 +139,7 @@ class LicenceCatalog(Construct):
             summary.SUMMARY_COLUMNS,
             "year",
             f"Glue job {names.summary_job}",
-            projected=True,
+            projection=YEAR_PROJECTION,
         )
         self.licences_table = table(
             "LicencesTable",
@@ -147,7 +150,7 @@ class LicenceCatalog(Construct):
             summary.LICENCES_COLUMNS,
             "year",
             f"Glue job {names.summary_job}",
-            projected=True,
+            projection=YEAR_PROJECTION,
         )
 
         self.crawler_role = iam.Role(
@@ -224,7 +227,8 @@ class LicenceCatalog(Construct):
             self,
             construct_id,
             name=name,
-            description=f"Registers {what}",
+            description=f"Registers {what}; on its own schedule, off the run path (schema drift is logged)",
+            schedule=glue.CfnCrawler.ScheduleProperty(schedule_expression=self.crawler_schedule),
             role=self.crawler_role.role_arn,
             database_name=self.database.database_name,
             targets=glue.CfnCrawler.TargetsProperty(

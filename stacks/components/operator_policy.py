@@ -93,6 +93,15 @@ class OperatorPolicy(Construct):
                     actions=["states:StartExecution", "states:ListExecutions"],
                     resources=[machine],
                 ),
+                iam.PolicyStatement(  # dap profile
+                    sid="StartProfileJob",
+                    actions=["databrew:StartJobRun"],
+                    resources=[
+                        stack.format_arn(
+                            service="databrew", resource="job", resource_name=names.databrew_profile_job
+                        )
+                    ],
+                ),
                 iam.PolicyStatement(
                     sid="FollowRuns",
                     actions=["states:DescribeExecution", "states:GetExecutionHistory"],

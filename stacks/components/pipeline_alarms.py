@@ -86,7 +86,8 @@ def quality_metric(names: PlatformNames, metric_name: str, statistic: str, perio
 
 
 class PipelineAlarms(Construct):
-    """Eight alarms; each one's alarm action (and, where recovery is news, OK action) is the topic."""
+    """The pipeline's alarms; each one's alarm action (and, where recovery is news, OK action) is the
+    topic. Runtime and access-denied alarms are added by the stack (they need the jobs and the trail)."""
 
     def __init__(self, scope: Construct, construct_id: str, props: PipelineAlarmsProps) -> None:
         super().__init__(scope, construct_id)
@@ -186,6 +187,38 @@ class PipelineAlarms(Construct):
             metric=quality_metric(names, "FailedRowRate", "Maximum"),
             threshold=settings.dq_failed_row_rate,
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        )
+
+    def watch_glue_job_runtime(self, job_name: str) -> cloudwatch.Alarm:
+        """A run longer than the threshold (a warning before the job's timeout fails it): Glue's
+        ``glue.driver.aggregate.elapsedTime`` (ms, published every 30 s of a run with --enable-metrics),
+        all runs of the job, the largest value in 5 minutes."""
+        minutes = self._props.settings.glue_job_max_minutes
+        return self._alarm(
+            f"GlueJobRuntime{job_name.rsplit('-', 1)[-1].capitalize()}",
+            slug=f"glue-job-runtime-{job_name.removeprefix(self._props.alarm_prefix + '-')}",
+            description=f"Glue job {job_name} has been running longer than {minutes} minutes",
+            metric=cloudwatch.Metric(
+                namespace="Glue",
+                metric_name="glue.driver.aggregate.elapsedTime",
+                dimensions_map={"JobName": job_name, "JobRunId": "ALL", "Type": "count"},
+                statistic="Maximum",
+                period=FAILURE_PERIOD,
+            ),
+            threshold=minutes * 60_000,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        )
+
+    def watch_access_denied(self, metric: cloudwatch.IMetric, buckets: str) -> cloudwatch.Alarm:
+        """S3 refused requests on the data buckets (CloudTrail data events): probing, or a broken grant."""
+        threshold = self._props.settings.access_denied_per_5_minutes
+        return self._alarm(
+            "DataBucketAccessDenied",
+            slug="data-bucket-access-denied",
+            description=f"At least {threshold} S3 request(s) on {buckets} were denied in 5 minutes",
+            metric=metric,
+            threshold=threshold,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         )
 
     def _alarm(

@@ -1,9 +1,13 @@
 """The state machine that runs the pipeline in order, and the two triggers that start it.
 
-Order: wait for older runs → start the DataBrew profile job (not awaited) → DataBrew recipe job →
-cleaned-data crawler (polled, bounded) → quality
-job → summary job → curated crawler (started; Athena reads the curated tables through partition
-projection, so nothing waits for it) → read the quality report → success notification with counts.
+Order: wait for older runs → fingerprint the raw input (its objects' keys, ETags and sizes) → stop
+with a "no change" notification when it is the input of the last successful run (unless the run was
+started with ``{"force": true}``) → DataBrew recipe job → quality job → summary job → read the quality
+report → record the run's fingerprint beside the report → success notification with counts.
+
+Nothing on the run path has a fixed minimum it does not need: the crawlers (schema drift only, 10
+billed minutes a crawl) and the DataBrew profile job run on their own schedules; the tables are read
+through partition projection, so no run waits for a crawler.
 
 Runs never overlap: every execution first lists the running executions and proceeds only when it is
 the oldest one, waiting (bounded) otherwise. Each run reprocesses the whole raw prefix and overwrites
@@ -32,13 +36,16 @@ from stacks.components.access import KEY_FOR_SSE_KMS, allow_key_use, allow_log_g
 from stacks.components.log_retention import retention_days
 from stacks.components.nag import acknowledge
 from stacks.config import ScheduleSettings
-from stacks.layout import QUALITY_REPORT_KEY, RAW_PREFIX
+from stacks.layout import LAST_SUCCESSFUL_RUN_KEY, QUALITY_REPORT_KEY, RAW_PREFIX
 from stacks.names import PlatformNames
 
 GUARD_WAIT = Duration.minutes(5)
 GUARD_MAX_WAITS = 36  # three hours behind an earlier run, then give up (and say so)
-CRAWLER_POLL = Duration.seconds(30)
-CRAWLER_MAX_POLLS = 60  # thirty minutes
+# What identifies the raw input: the same objects (key, ETag, size) as the last successful run's.
+FINGERPRINT = (
+    "States.Hash(States.JsonToString(States.Array($.raw.Contents[*].Key, $.raw.Contents[*].ETag, "
+    "$.raw.Contents[*].Size)), 'SHA-256')"
+)
 # Transient errors worth retrying, named as Step Functions names a service's errors
 # (<Service>.<Exception>). Each task retries only what its own call can raise: throttling (the codes AWS
 # SDKs treat as throttling for every service; S3's SlowDown; the KMS throttling of the encrypted topic)
@@ -53,7 +60,6 @@ THROTTLING_ERRORS = {
 }
 ALREADY_RUNNING_ERRORS = {
     "glue:startJobRun": ["Glue.ConcurrentRunsExceededException"],
-    "glue:startCrawler": ["Glue.CrawlerRunningException"],
     "databrew:startJobRun": ["DataBrew.ConflictException", "DataBrew.ServiceQuotaExceededException"],
 }
 
@@ -134,7 +140,6 @@ class PipelineOrchestration(Construct):
                 "started.$": "$$.Execution.StartTime",
                 "trigger.$": "$",
                 "guard": {"waits": 0},
-                "crawl": {"polls": 0},
             },
         )
 
@@ -179,30 +184,80 @@ class PipelineOrchestration(Construct):
             result_path="$.failure",
         ).next(failure_notice)
 
-        # --- DataBrew: the profile job alongside (not awaited), the recipe job to completion -------
-        profile = tasks.GlueDataBrewStartJobRun(
+        # --- skip work that changes nothing -------------------------------------------------------
+        raw_arn = f"arn:{stack.partition}:s3:::{props.raw_bucket_name}"
+        list_raw = guarded(
+            tasks.CallAwsService(
+                self,
+                "List raw input",
+                service="s3",
+                action="listObjectsV2",
+                parameters={"Bucket": props.raw_bucket_name, "Prefix": RAW_PREFIX},
+                iam_resources=[raw_arn],
+                iam_action="s3:ListBucket",
+                result_path="$.raw",
+            ),
+            "List raw input",
+            "s3",
+        )
+        no_input = sfn.Pass(
             self,
-            "Start profile job",
-            name=names.databrew_profile_job,
-            integration_pattern=sfn.IntegrationPattern.REQUEST_RESPONSE,
-            result_selector={"run.$": "$.RunId"},
-            result_path="$.profile",
-        )
-        profile.add_retry(
-            errors=THROTTLING_ERRORS["databrew"],
-            interval=Duration.seconds(5),
-            backoff_rate=2,
-            max_attempts=5,
-        )
-        # Statistics are a by-product: a profile that cannot start (one still running, say) must not
-        # stop the run. A failed profile run is reported by the DataBrew failure rule.
-        profile_skipped = sfn.Pass(
+            "No raw input",
+            parameters={
+                "step": "List raw input",
+                "error": "NoRawInput",
+                "cause": f"nothing under s3://{props.raw_bucket_name}/{RAW_PREFIX}",
+            },
+            result_path="$.failure",
+        ).next(failure_notice)
+        fingerprint = sfn.Pass(
             self,
-            "Profile job not started",
-            parameters={"skipped.$": "$.caught.Error"},
-            result_path="$.profile",
+            "Fingerprint raw input",
+            parameters={"fingerprint.$": FINGERPRINT, "objects.$": "$.raw.KeyCount"},
+            result_path="$.input",
         )
-        profile.add_catch(profile_skipped, errors=["States.ALL"], result_path="$.caught")
+        last_run = tasks.CallAwsService(
+            self,
+            "Read last successful run",
+            service="s3",
+            action="getObject",
+            parameters={"Bucket": props.transformed_bucket_name, "Key": LAST_SUCCESSFUL_RUN_KEY},
+            iam_resources=[
+                f"arn:{stack.partition}:s3:::{props.transformed_bucket_name}/{LAST_SUCCESSFUL_RUN_KEY}"
+            ],
+            result_selector={"record.$": "States.StringToJson($.Body)"},
+            result_path="$.last",
+        )
+        last_run.add_retry(
+            errors=THROTTLING_ERRORS["s3"], interval=Duration.seconds(5), backoff_rate=2, max_attempts=5
+        )
+        # No record (the first run), or one that cannot be read: run. Never skip on a doubt.
+        no_record = sfn.Pass(
+            self,
+            "No record of a successful run",
+            result=sfn.Result.from_object({"record": {}}),
+            result_path="$.last",
+        )
+        last_run.add_catch(no_record, errors=["States.ALL"], result_path="$.caught")
+        unchanged_notice = guarded(
+            tasks.SnsPublish(
+                self,
+                "Notify no change",
+                topic=props.topic,
+                subject=f"{names.state_machine}: no change",
+                message=sfn.TaskInput.from_json_path_at(
+                    "States.Format('Pipeline run {} did nothing: the raw input ({} objects, fingerprint {}) "
+                    'is the input of the last successful run, {}. Start a run with {{\\"force\\": true}} '
+                    "(dap run --force) to process it again.', $$.Execution.Name, $.input.objects, "
+                    "$.input.fingerprint, $.last.record.execution)"
+                ),
+                result_path=sfn.JsonPath.DISCARD,
+            ),
+            "Notify no change",
+            "sns",
+        )
+
+        # --- DataBrew: the recipe job, run to completion (the profile job runs on its own schedule) --
         clean = guarded(
             tasks.GlueDataBrewStartJobRun(
                 self,
@@ -217,50 +272,6 @@ class PipelineOrchestration(Construct):
             "databrew",
             "databrew:startJobRun",
         )
-        start_crawler = guarded(
-            tasks.GlueStartCrawlerRun(
-                self,
-                "Crawl cleaned data",
-                crawler_name=names.cleaned_crawler,
-                result_path=sfn.JsonPath.DISCARD,
-            ),
-            "Crawl cleaned data",
-            "glue",
-            "glue:startCrawler",
-        )
-        crawler_wait = sfn.Wait(self, "Crawler running", time=sfn.WaitTime.duration(CRAWLER_POLL))
-        crawler_state = guarded(
-            tasks.CallAwsService(
-                self,
-                "Get crawler state",
-                service="glue",
-                action="getCrawler",
-                parameters={"Name": names.cleaned_crawler},
-                iam_resources=[
-                    stack.format_arn(service="glue", resource="crawler", resource_name=names.cleaned_crawler)
-                ],
-                result_selector={"state.$": "$.Crawler.State", "last.$": "$.Crawler.LastCrawl"},
-                result_path="$.crawl.status",
-            ),
-            "Crawl cleaned data",
-            "glue",
-        )
-        count_poll = sfn.Pass(
-            self,
-            "Count crawler poll",
-            parameters={"polls.$": "States.MathAdd($.crawl.polls, 1)", "status.$": "$.crawl.status"},
-            result_path="$.crawl",
-        )
-        crawl_failed = sfn.Pass(
-            self,
-            "Crawler did not succeed",
-            parameters={
-                "step": "Crawl cleaned data",
-                "error": "CrawlerFailed",
-                "cause.$": "States.JsonToString($.crawl.status)",
-            },
-            result_path="$.failure",
-        ).next(failure_notice)
 
         # --- the Glue jobs, run to completion ------------------------------------------------------
         run_time_argument = sfn.TaskInput.from_object({"--run_time": sfn.JsonPath.string_at("$.started")})
@@ -292,25 +303,6 @@ class PipelineOrchestration(Construct):
             "glue",
             "glue:startJobRun",
         )
-        crawl_curated = guarded(
-            # Same state as GlueStartCrawlerRun (aws-sdk:glue:startCrawler), but granted only
-            # glue:StartCrawler: GlueStartCrawlerRun also grants glue:GetCrawler, and nothing polls this one.
-            tasks.CallAwsService(
-                self,
-                "Crawl curated data",
-                service="glue",
-                action="startCrawler",
-                parameters={"Name": names.curated_crawler},
-                iam_resources=[
-                    stack.format_arn(service="glue", resource="crawler", resource_name=names.curated_crawler)
-                ],
-                iam_action="glue:StartCrawler",
-                result_path=sfn.JsonPath.DISCARD,
-            ),
-            "Crawl curated data",
-            "glue",
-            "glue:startCrawler",
-        )
         read_report = guarded(
             tasks.CallAwsService(
                 self,
@@ -326,6 +318,37 @@ class PipelineOrchestration(Construct):
             ),
             "Read quality report",
             "s3",
+        )
+        record_run = guarded(
+            tasks.CallAwsService(
+                self,
+                "Record successful run",
+                service="s3",
+                action="putObject",
+                parameters={
+                    "Bucket": props.transformed_bucket_name,
+                    "Key": LAST_SUCCESSFUL_RUN_KEY,
+                    "ContentType": "application/json",
+                    "Body.$": "States.JsonToString($.record)",
+                },
+                iam_resources=[
+                    f"arn:{stack.partition}:s3:::{props.transformed_bucket_name}/{LAST_SUCCESSFUL_RUN_KEY}"
+                ],
+                result_path=sfn.JsonPath.DISCARD,
+            ),
+            "Record successful run",
+            "s3",
+        )
+        run_record = sfn.Pass(
+            self,
+            "Prepare run record",
+            parameters={
+                "fingerprint.$": "$.input.fingerprint",
+                "objects.$": "$.input.objects",
+                "execution.$": "$$.Execution.Name",
+                "started.$": "$.started",
+            },
+            result_path="$.record",
         )
         success_notice = guarded(
             tasks.SnsPublish(
@@ -345,30 +368,36 @@ class PipelineOrchestration(Construct):
             "sns",
         )
 
+        force = sfn.Condition.and_(
+            sfn.Condition.is_present("$.trigger.force"), sfn.Condition.boolean_equals("$.trigger.force", True)
+        )
+        unchanged = sfn.Condition.and_(
+            sfn.Condition.is_present("$.last.record.fingerprint"),
+            sfn.Condition.string_equals_json_path("$.last.record.fingerprint", "$.input.fingerprint"),
+        )
         definition = start.next(list_running).next(
             sfn.Choice(self, "Oldest running?")
-            .when(sfn.Condition.string_equals_json_path("$.guard.running.oldest", "$.execution"), profile)
+            .when(sfn.Condition.string_equals_json_path("$.guard.running.oldest", "$.execution"), list_raw)
             .when(sfn.Condition.number_greater_than_equals("$.guard.waits", GUARD_MAX_WAITS), guard_gave_up)
             .otherwise(guard_wait.next(count_wait).next(list_running))
         )
-        profile.next(clean)
-        profile_skipped.next(clean)
-        clean.next(start_crawler).next(crawler_wait).next(crawler_state).next(count_poll).next(
-            sfn.Choice(self, "Crawler done?")
-            .when(
-                sfn.Condition.and_(
-                    sfn.Condition.string_equals("$.crawl.status.state", "READY"),
-                    sfn.Condition.string_equals("$.crawl.status.last.Status", "SUCCEEDED"),
-                ),
-                quality,
-            )
-            .when(sfn.Condition.string_equals("$.crawl.status.state", "READY"), crawl_failed)
-            .when(sfn.Condition.number_greater_than_equals("$.crawl.polls", CRAWLER_MAX_POLLS), crawl_failed)
-            .otherwise(crawler_wait)
+        list_raw.next(
+            sfn.Choice(self, "Raw input present?")
+            .when(sfn.Condition.number_greater_than("$.raw.KeyCount", 0), fingerprint)
+            .otherwise(no_input)
         )
-        quality.next(summarize).next(crawl_curated).next(read_report).next(success_notice).next(
-            sfn.Succeed(self, "Run succeeded")
+        fingerprint.next(last_run)
+        decide = (
+            sfn.Choice(self, "Input changed?")
+            .when(force, clean)
+            .when(unchanged, unchanged_notice.next(sfn.Succeed(self, "Nothing to do")))
+            .otherwise(clean)
         )
+        last_run.next(decide)
+        no_record.next(decide)
+        clean.next(quality).next(summarize).next(read_report).next(run_record).next(record_run).next(
+            success_notice
+        ).next(sfn.Succeed(self, "Run succeeded"))
 
         self.log_group = logs.LogGroup(
             self,

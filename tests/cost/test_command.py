@@ -60,13 +60,13 @@ def test_the_bill_at_1_10_and_100_times_the_data(reuse_synth, capsys):
 
 def test_compare_a_setting_change_side_by_side(capsys):
     """`--set` synthesizes the stage again with the setting changed; both columns line up by item."""
-    assert main(["cost", "--rows", "100000", "--set", "databrew.max_capacity=1"]) == 0
+    assert main(["cost", "--rows", "100000", "--set", "databrew.max_capacity=2"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("changed: databrew.max_capacity=1\n")
+    assert out.startswith("changed: databrew.max_capacity=2\n")
     rows = {line[:58].strip(): line[58:].split() for line in out.splitlines()[3:] if line[:1].strip()}
     recipe = next(v for k, v in rows.items() if k.startswith("DataBrew") and "recipe job" in k)
     before, after = float(recipe[0]), float(recipe[1])
-    assert before == pytest.approx(2 * after)  # dev has 2 nodes; the change gives 1
+    assert after == pytest.approx(2 * before)  # dev has 1 node; the change gives 2
     glue = next(v for k, v in rows.items() if "quality-check" in k)
     assert glue[0] == glue[1]  # untouched items are equal
     assert "changed: per month as the data grows" in out

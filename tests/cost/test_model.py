@@ -212,8 +212,8 @@ def test_settings_override_one_stage_and_are_validated():
     from stacks.config import ConfigError, cdk_json_context
 
     stages = cdk_json_context()["stages"]
-    changed = cost.with_settings(stages, "prod", {"glue.max_workers": 4, "databrew.max_capacity": 1})
-    assert changed["prod"]["glue"]["max_workers"] == 4 and changed["prod"]["databrew"]["max_capacity"] == 1
-    assert stages["prod"]["glue"]["max_workers"] != 4  # cdk.json's context is left as it was
+    changed = cost.with_settings(stages, "prod", {"glue.max_workers": 7, "databrew.max_capacity": 3})
+    assert changed["prod"]["glue"]["max_workers"] == 7 and changed["prod"]["databrew"]["max_capacity"] == 3
+    assert stages["prod"]["glue"]["max_workers"] != 7  # cdk.json's context is left as it was
     with pytest.raises(ConfigError, match=re.escape("stages.prod.nope.x: no such setting section 'nope'")):
         cost.with_settings(stages, "prod", {"nope.x": 1})

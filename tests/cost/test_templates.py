@@ -17,9 +17,10 @@ def test_kms_keys_platform_and_replica(dev_deployment):
 
 
 def test_alarms_and_dashboards(dev_deployment):
-    assert dev_deployment.alarms == 9  # 8 in Observability, the portal-ingest errors alarm
+    # 11 in Observability (8 + a runtime alarm per Glue job + access denied), the portal-ingest errors alarm
+    assert dev_deployment.alarms == 12
     # the raw-bucket size alarm is metric math over two storage classes: 2 billed metrics
-    assert dev_deployment.alarm_metrics == 10
+    assert dev_deployment.alarm_metrics == 13
     assert dev_deployment.high_resolution_alarm_metrics == 0
     assert dev_deployment.dashboards == 1
 

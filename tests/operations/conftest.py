@@ -141,6 +141,7 @@ def deploy_pipeline(storage) -> Callable[..., dict[str, str]]:
             "WorkgroupName": WORKGROUP,
             "GlueDatabaseName": DATABASE,
             "QualityReportUri": f"s3://{bucket('transformed')}/{QUALITY_REPORT_KEY}",
+            "ProfileJobName": "vdap-dev-profile-business-licences",
         }
         values = {k: v for k, v in values.items() if k not in omit}
         template = {

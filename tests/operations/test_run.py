@@ -103,3 +103,33 @@ def test_execution_input_is_an_empty_object(deploy_pipeline, dap):
     sfn = boto3.client("stepfunctions", region_name=REGION)
     [execution] = sfn.list_executions(stateMachineArn=machine)["executions"]
     assert json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"]) == {}
+
+
+def test_force_is_the_execution_input(deploy_pipeline, dap):
+    """`dap run --force` asks the state machine to process an unchanged raw input again."""
+    machine = deploy_pipeline()["StateMachineArn"]
+    code, _, _ = dap("run", "--force")
+    assert code == 0
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    [execution] = sfn.list_executions(stateMachineArn=machine)["executions"]
+    assert json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"]) == {
+        "force": True
+    }
+
+
+def test_profile_starts_the_profile_job_named_by_the_stack(deploy_pipeline, capsys):
+    """moto has no DataBrew StartJobRun: botocore's own Stubber checks the request we send."""
+    from botocore.stub import Stubber
+
+    from dap.operations import profile
+
+    deploy_pipeline()
+    deployed = Deployed.from_stage("dev")
+    with Stubber(deployed.client("databrew")) as stub:
+        stub.add_response(
+            "start_job_run", {"RunId": "db_1234"}, {"Name": "vdap-dev-profile-business-licences"}
+        )
+        assert profile(deployed) == 0
+        stub.assert_no_pending_responses()
+    out = capsys.readouterr().out
+    assert "started profile job vdap-dev-profile-business-licences: run db_1234" in out

@@ -108,6 +108,7 @@ BOTO3_CALLS: dict[tuple[str, str], Call] = {
     ("s3", "copy_object"): Call(("s3:GetObject", "s3:PutObject"), DOC_S3_COPY, "GetObject on the source"),
     ("s3", "delete_object"): Call(("s3:DeleteObject",), SAR_PAGES["s3"]),
     ("sns", "publish"): Call(("sns:Publish",), SAR_PAGES["sns"]),
+    ("databrew", "start_job_run"): Call(("databrew:StartJobRun",), SAR_PAGES["databrew"]),
     ("s3", "list_objects_v2"): Call(("s3:ListBucket",), SAR_PAGES["s3"], "through get_paginator"),
     ("cloudwatch", "put_metric_data"): Call(("cloudwatch:PutMetricData",), DOC_CW_NAMESPACE),
     ("stepfunctions", "start_execution"): Call(("states:StartExecution",), SAR_PAGES["states"]),
@@ -168,6 +169,13 @@ SFN_INTEGRATIONS: dict[str, Integration] = {
     ),
     "arn:aws:states:::aws-sdk:s3:getObject": Integration(
         ("s3:GetObject",), "arn:{partition}:s3:::{Bucket}/{Key}", SFN_DOCS + "supported-services-awssdk.html"
+    ),
+    "arn:aws:states:::aws-sdk:s3:putObject": Integration(
+        ("s3:PutObject",), "arn:{partition}:s3:::{Bucket}/{Key}", SFN_DOCS + "supported-services-awssdk.html"
+    ),
+    # ListObjectsV2 is authorized as s3:ListBucket on the bucket (SAR: ListBucket "ListObjectsV2")
+    "arn:aws:states:::aws-sdk:s3:listObjectsV2": Integration(
+        ("s3:ListBucket",), "arn:{partition}:s3:::{Bucket}", SFN_DOCS + "supported-services-awssdk.html"
     ),
     "arn:aws:states:::sns:publish": Integration(
         ("sns:Publish",), "{TopicArn}", SFN_DOCS + "connect-sns.html"
@@ -445,6 +453,8 @@ def expected_grants(ctx: Context) -> list[Expected]:
         b.add("state_machine", Call(integration.actions, integration.doc), [arn], resource)
         if resource.endswith(":s3:getObject"):
             b.add("state_machine", S3_SSE_KMS_READ, key, "the SSE-KMS quality report")
+        if resource.endswith(":s3:putObject"):
+            b.add("state_machine", S3_SSE_KMS_WRITE, key, "the SSE-KMS record of the successful run")
         if resource.endswith(":sns:publish"):
             b.add("state_machine", SNS_KMS_PUBLISH, key, "the KMS-encrypted topic")
     if ctx.sfn_logging:
@@ -492,6 +502,8 @@ def expected_grants(ctx: Context) -> list[Expected]:
     executions = ctx.fmt("arn:{partition}:states:{region}:{account}:execution:{m}:*", m=n.state_machine)
     for call in ("describe_execution", "get_execution_history"):
         b.add("operator", BOTO3_CALLS[("stepfunctions", call)], [executions], f"dap run --wait {call}")
+    profile_job = ctx.fmt("arn:{partition}:databrew:{region}:{account}:job/{j}", j=n.databrew_profile_job)
+    b.add("operator", BOTO3_CALLS[("databrew", "start_job_run")], [profile_job], "dap profile")
     report = [ctx.s3("transformed", QUALITY_REPORT_KEY)]
     b.add("operator", BOTO3_CALLS[("s3", "get_object")], report, "dap status reads the quality report")
     # dap ingest --from-portal (lambdas/portal_ingest/ingest.py): multipart upload to the staging key,

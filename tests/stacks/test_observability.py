@@ -202,12 +202,58 @@ def test_failure_rule_sends_a_readable_message_to_the_topic(synthesized, suffix)
 def test_every_alarm_is_prefixed_and_alerts_the_topic(synthesized):
     config = synthesized.config
     found = alarms(synthesized)
-    assert len(found) == 8
+    assert len(found) == 11  # 8 on the pipeline, a runtime alarm per Glue job, access denied
     for name, props in found.items():
         assert name.startswith(f"{config.resource_prefix}-"), name
         assert props["AlarmActions"] == [topic_ref(synthesized)], name
         assert props.get("OKActions", [topic_ref(synthesized)]) == [topic_ref(synthesized)], name
         assert props.get("InsufficientDataActions") is None, name
+
+
+def test_each_glue_job_has_a_runtime_alarm_at_the_configured_minutes(synthesized):
+    config = synthesized.config
+    for job in PlatformNames.of(config).glue_jobs:
+        props = alarms(synthesized)[
+            f"{config.resource_prefix}-glue-job-runtime-{job.removeprefix(config.resource_prefix + '-')}"
+        ]
+        assert (props["Namespace"], props["MetricName"], props["Statistic"]) == (
+            "Glue",
+            "glue.driver.aggregate.elapsedTime",
+            "Maximum",
+        )
+        assert dims(props) == {"JobName": job, "JobRunId": "ALL", "Type": "count"}
+        assert props["Threshold"] == config.alarms.glue_job_max_minutes * 60_000  # milliseconds
+        assert props["ComparisonOperator"] == "GreaterThanThreshold"
+        assert props["AlarmActions"] == [topic_ref(synthesized)]
+
+
+def test_access_denied_on_the_data_buckets_is_counted_from_the_trail_and_alarmed(synthesized):
+    config = synthesized.config
+    props = alarms(synthesized)[f"{config.resource_prefix}-data-bucket-access-denied"]
+    assert (props["Namespace"], props["MetricName"], props["Statistic"]) == (
+        "VancouverDAP",
+        "S3AccessDenied",
+        "Sum",
+    )
+    assert (props["Period"], props["Threshold"]) == (300, config.alarms.access_denied_per_5_minutes)
+    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    (metric_filter,) = synthesized.resources(STACK, "AWS::Logs::MetricFilter").values()
+    pattern = "".join(
+        part if isinstance(part, str) else bucket_name_of(synthesized, part)
+        for part in metric_filter["Properties"]["FilterPattern"]["Fn::Join"][1]
+    )
+    assert '($.eventSource = "s3.amazonaws.com")' in pattern and '($.errorCode = "AccessDenied")' in pattern
+    for purpose in ("raw", "transformed", "curated"):
+        assert f'($.requestParameters.bucketName = "{config.bucket_name(purpose)}")' in pattern
+    (transformation,) = metric_filter["Properties"]["MetricTransformations"]
+    assert transformation == {
+        "MetricName": "S3AccessDenied",
+        "MetricNamespace": "VancouverDAP",
+        "MetricValue": "1",
+        "DefaultValue": 0,
+    }
+    trail_groups = synthesized.resources(STACK, "AWS::Logs::LogGroup")
+    assert metric_filter["Properties"]["LogGroupName"]["Ref"] in trail_groups
 
 
 @pytest.mark.parametrize("metric", ["ExecutionsFailed", "ExecutionsTimedOut"])

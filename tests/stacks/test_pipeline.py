@@ -8,6 +8,7 @@ runs the steps in order with retries and a catch on every task; Athena runs the 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import boto3
@@ -349,17 +350,17 @@ MAIN_PATH = [
     "Start run",
     "List running executions",
     "Oldest running?",
-    "Start profile job",
+    "List raw input",
+    "Raw input present?",
+    "Fingerprint raw input",
+    "Read last successful run",
+    "Input changed?",
     "Clean with DataBrew",
-    "Crawl cleaned data",
-    "Crawler running",
-    "Get crawler state",
-    "Count crawler poll",
-    "Crawler done?",
     "Check quality",
     "Summarize",
-    "Crawl curated data",
     "Read quality report",
+    "Prepare run record",
+    "Record successful run",
     "Notify success",
     "Run succeeded",
 ]
@@ -385,14 +386,129 @@ def test_tasks_use_the_right_integrations(synthesized):
         assert states[step]["Resource"].endswith(":states:::glue:startJobRun.sync")
         assert states[step]["Parameters"]["JobName"] == job
         assert states[step]["Parameters"]["Arguments"] == {"--run_time.$": "$.started"}
-    assert states["Crawl cleaned data"]["Parameters"] == {"Name": n.cleaned_crawler}
-    assert states["Crawl curated data"]["Parameters"] == {"Name": n.curated_crawler}
-    assert states["Crawler running"]["Seconds"] == 30
+    config = synthesized.config
+    assert states["List raw input"]["Resource"].endswith(":states:::aws-sdk:s3:listObjectsV2")
+    assert states["List raw input"]["Parameters"] == {
+        "Bucket": config.bucket_name("raw"),
+        "Prefix": "raw/business_licences/",
+    }
+    for step in ("Read last successful run", "Record successful run"):
+        assert states[step]["Parameters"]["Bucket"] == config.bucket_name("transformed")
+        assert states[step]["Parameters"]["Key"] == "quality_check/reports/last_successful_run.json"
+    assert states["Record successful run"]["Parameters"]["Body.$"] == "States.JsonToString($.record)"
+
+
+def test_no_crawler_and_no_profile_job_on_the_run_path(synthesized):
+    """Their fixed minimums (10 billed minutes a crawl, a profile per run) stay off every run."""
+    n = names(synthesized)
+    text = json.dumps(definition(synthesized))
+    for name in (n.cleaned_crawler, n.curated_crawler, n.databrew_profile_job):
+        assert name not in text
+    assert "startCrawler" not in text and "getCrawler" not in text
+
+
+def test_crawlers_and_the_profile_job_run_on_their_own_schedules(synthesized):
+    config, n = synthesized.config, names(synthesized)
+    crawlers = {
+        c["Properties"]["Name"]: c["Properties"]
+        for c in resources(synthesized, "AWS::Glue::Crawler").values()
+    }
+    assert set(crawlers) == {n.cleaned_crawler, n.curated_crawler}
+    for crawler in crawlers.values():
+        assert crawler["Schedule"] == {"ScheduleExpression": config.catalog.crawler_schedule}
+        assert crawler["SchemaChangePolicy"] == {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"}
+    (schedule,) = [r["Properties"] for r in resources(synthesized, "AWS::DataBrew::Schedule").values()]
+    assert {k: v for k, v in schedule.items() if k != "Tags"} == {
+        "Name": f"{n.databrew_profile_job}-schedule",
+        "CronExpression": config.databrew.profile_schedule,
+        "JobNames": [n.databrew_profile_job],
+    }
+
+
+def test_every_table_is_read_through_partition_projection(synthesized):
+    """No query and no run needs a crawler to find a new partition."""
+    tables = {
+        t["Properties"]["TableInput"]["Name"]: t["Properties"]["TableInput"]
+        for t in resources(synthesized, "AWS::Glue::Table").values()
+    }
+    n = names(synthesized)
+    cleaned = tables[n.cleaned_table]["Parameters"]
+    assert cleaned["projection.enabled"] == "true"
+    assert (cleaned["projection.file_year.type"], cleaned["projection.file_year.range"]) == (
+        "integer",
+        "0,99",
+    )
+    assert cleaned["projection.file_year.digits"] == "2"  # "24", "97": the portal's two-digit years
+    for table in (n.summary_table, n.licences_table):
+        params = tables[table]["Parameters"]
+        assert params["projection.enabled"] == "true" and params["projection.year.type"] == "integer"
+
+
+def test_an_unchanged_input_ends_the_run_early_with_a_notice(synthesized):
+    states = definition(synthesized)["States"]
+    fingerprint = states["Fingerprint raw input"]["Parameters"]["fingerprint.$"]
+    assert fingerprint.startswith("States.Hash(") and "'SHA-256'" in fingerprint
+    for field in ("Key", "ETag", "Size"):
+        assert f"$.raw.Contents[*].{field}" in fingerprint
+    assert states["Raw input present?"]["Choices"][0]["Variable"] == "$.raw.KeyCount"
+    assert states["Raw input present?"]["Default"] == "No raw input"
+    (catch,) = states["Read last successful run"]["Catch"]  # no record (first run): never skip
+    assert catch["ErrorEquals"] == ["States.ALL"]
+    assert states[catch["Next"]]["Next"] == "Input changed?"
+    decide = states["Input changed?"]
+    assert [c["Next"] for c in decide["Choices"]] == ["Clean with DataBrew", "Notify no change"]
+    assert decide["Default"] == "Clean with DataBrew"
+    notice = states["Notify no change"]
+    assert notice["Resource"].endswith(":states:::sns:publish")
+    assert "dap run --force" in notice["Parameters"]["Message.$"]
+    assert states[notice["Next"]]["Type"] == "Succeed"
+
+
+@pytest.mark.parametrize(
+    ("execution_input", "last", "expected"),
+    [
+        ({}, {"record": {"fingerprint": "abc"}}, "SKIPPED"),  # the last successful run's input
+        ({}, {"record": {"fingerprint": "old"}}, "PROCESSED"),  # changed input
+        ({}, {"record": {}}, "PROCESSED"),  # no earlier successful run
+        ({"force": True}, {"record": {"fingerprint": "abc"}}, "PROCESSED"),  # dap run --force
+        ({"force": False}, {"record": {"fingerprint": "abc"}}, "SKIPPED"),
+    ],
+)
+def test_the_checksum_comparison_runs_in_moto(synthesize, execution_input, last, expected):
+    """The synthesized "Input changed?" Choice, executed by moto's Step Functions interpreter."""
+    states = definition(synthesize("dev"))["States"]
+    decide = json.loads(
+        json.dumps(states["Input changed?"])
+        .replace('"Clean with DataBrew"', '"PROCESSED"')
+        .replace('"Notify no change"', '"SKIPPED"')
+    )
+    machine = {
+        "StartAt": "Input changed?",
+        "States": {
+            "Input changed?": decide,
+            "PROCESSED": {"Type": "Pass", "Result": {"branch": "PROCESSED"}, "End": True},
+            "SKIPPED": {"Type": "Pass", "Result": {"branch": "SKIPPED"}, "End": True},
+        },
+    }
+    run_input = {"trigger": execution_input, "input": {"fingerprint": "abc", "objects": 1}, "last": last}
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        client = boto3.client("stepfunctions", region_name="ca-central-1")
+        arn = client.create_state_machine(
+            name="decide", definition=json.dumps(machine), roleArn="arn:aws:iam::123456789012:role/x"
+        )["stateMachineArn"]
+        execution = client.start_execution(stateMachineArn=arn, input=json.dumps(run_input))["executionArn"]
+        for _ in range(200):
+            described = client.describe_execution(executionArn=execution)
+            if described["status"] != "RUNNING":
+                break
+            time.sleep(0.02)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {"branch": expected}
 
 
 def test_every_task_retries_transient_errors_and_catches_the_rest(synthesized):
     states = definition(synthesized)["States"]
-    side_steps = {"Notify failure", "Start profile job"}
+    side_steps = {"Notify failure", "Read last successful run"}  # their own catch, see below
     tasks = {name: s for name, s in states.items() if s["Type"] == "Task" and name not in side_steps}
     assert len(tasks) == 9
 
@@ -411,7 +527,7 @@ def test_every_task_retries_transient_errors_and_catches_the_rest(synthesized):
         assert catch["ErrorEquals"] == ["States.ALL"]
         recorder = states[catch["Next"]]
         assert recorder["Type"] == "Pass" and recorder["Next"] == "Notify failure"
-        assert recorder["Parameters"]["step"] in {name, "Crawl cleaned data", "Wait for earlier runs"}
+        assert recorder["Parameters"]["step"] in {name, "Wait for earlier runs"}
     notify = states["Notify failure"]
     assert notify["Resource"].endswith(":states:::sns:publish")
     assert "$.failure.step" in notify["Parameters"]["Message.$"]
@@ -424,27 +540,13 @@ def test_every_task_retries_transient_errors_and_catches_the_rest(synthesized):
 
 def test_waits_are_bounded(synthesized):
     states = definition(synthesized)["States"]
-    crawler_choices = states["Crawler done?"]["Choices"]
-    assert any(
-        c.get("Variable") == "$.crawl.polls" and "NumericGreaterThanEquals" in c for c in crawler_choices
-    )
     guard_choices = states["Oldest running?"]["Choices"]
     assert guard_choices[0] == {
         "Variable": "$.guard.running.oldest",
         "StringEqualsPath": "$.execution",
-        "Next": "Start profile job",
+        "Next": "List raw input",
     }
     assert any(c.get("Variable") == "$.guard.waits" for c in guard_choices)
-
-
-def test_profile_job_runs_alongside_and_never_stops_the_run(synthesized):
-    states = definition(synthesized)["States"]
-    profile = states["Start profile job"]
-    assert profile["Resource"].endswith(":states:::databrew:startJobRun")  # not .sync: not awaited
-    assert profile["Parameters"] == {"Name": names(synthesized).databrew_profile_job}
-    assert {e for r in profile["Retry"] for e in r["ErrorEquals"]} >= {"DataBrew.ThrottlingException"}
-    (catch,) = profile["Catch"]
-    assert states[catch["Next"]]["Next"] == profile["Next"] == "Clean with DataBrew"
 
 
 def test_success_notice_carries_the_counts_to_the_alerts_topic(synthesized):

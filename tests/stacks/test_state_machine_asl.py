@@ -117,7 +117,7 @@ def test_the_asl_validator_rejects_planted_broken_definitions(synthesize, tmp_pa
             "MISSING_TRANSITION_TARGET",
         ),
         "unknown-field": (
-            planted(real, lambda s: s["Crawler running"].update(Secs=30)),
+            planted(real, lambda s: s["Earlier run still busy"].update(Secs=30)),
             "SCHEMA_VALIDATION_FAILED",
         ),
         "tokens-as-placeholders": (  # why the renderer: ${AWS::Partition} is no ARN partition
@@ -222,9 +222,9 @@ def test_the_integration_table_names_real_operations():
             "does not support the '.waitForTaskToken' pattern",
         ),
         (
-            lambda s: s["Get crawler state"].update(Resource="arn:aws:states:::aws-sdk:glue:getCrawlers"),
+            lambda s: s["List raw input"].update(Resource="arn:aws:states:::aws-sdk:s3:listObjects"),
             integration_problems,
-            "'aws-sdk:glue:getCrawlers' is not in the transcribed integration table",
+            "'aws-sdk:s3:listObjects' is not in the transcribed integration table",
         ),
         (
             lambda s: s["Summarize"]["Parameters"].update(JobNme="x"),

@@ -153,6 +153,28 @@ INTEGRATIONS: dict[str, Integration] = {
             ("SlowDown", "https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html"),
         ),
     ),
+    "aws-sdk:s3:listObjectsV2": Integration(
+        kind="aws-sdk",
+        patterns=SDK_PATTERNS,
+        botocore_service="s3",
+        operation="ListObjectsV2",
+        error_prefix="S3",
+        doc=AWS_SDK_DOC,
+        documented_errors=(
+            ("SlowDown", "https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html"),
+        ),
+    ),
+    "aws-sdk:s3:putObject": Integration(
+        kind="aws-sdk",
+        patterns=SDK_PATTERNS,
+        botocore_service="s3",
+        operation="PutObject",
+        error_prefix="S3",
+        doc=AWS_SDK_DOC,
+        documented_errors=(
+            ("SlowDown", "https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html"),
+        ),
+    ),
     "aws-sdk:sfn:listExecutions": Integration(
         kind="aws-sdk",
         patterns=SDK_PATTERNS,
