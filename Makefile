@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test synth diff diff-offline deploy destroy lint lock snapshot-update bootstrap bench clean
+.PHONY: demo test synth diff diff-offline deploy destroy diagram lint lock snapshot-update bootstrap bench clean
 
 # The venv is made anew from the lock whenever the lock or pyproject.toml changes, so it holds exactly
 # what the lock lists (pip cannot remove what a lock no longer names). --no-deps: the lock is complete,
@@ -31,12 +31,26 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# Debian packages the suite drives: Chromium (the HTML report's browser test) and Graphviz (`dot`, the
+# architecture picture). Installed with apt when missing and running as root (CI, these machines).
+SYSTEM_STAMP := .make/system-packages
+$(SYSTEM_STAMP):
+	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v dot >/dev/null || missing="$$missing graphviz"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "apt-get install$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$$missing >/dev/null; \
+		else echo "missing Debian packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+	@mkdir -p $(dir $@) && touch $@
+
 ## demo: the main job (no AWS credentials needed)
 demo: $(PY_STAMP)
 	$(BIN)/python -m dap local
 
 ## test: the whole suite, as CI runs it
-test: $(PY_STAMP) $(NODE_STAMP)
+test: $(PY_STAMP) $(NODE_STAMP) $(SYSTEM_STAMP)
 	$(BIN)/pytest
 
 ## synth: write cdk.out/ for STAGE (default dev), with cdk-nag and CloudFormation validation
@@ -56,6 +70,10 @@ destroy: $(PY_STAMP) $(NODE_STAMP)
 ## bootstrap: CDK bootstrap of both regions of STAGE's account
 bootstrap: $(PY_STAMP) $(NODE_STAMP)
 	$(BIN)/python scripts/bootstrap_command.py $(STAGE) | sh -x
+
+## diagram: redraw docs/architecture.png from the synthesized app (a test fails when it is stale)
+diagram: $(PY_STAMP) $(SYSTEM_STAMP)
+	$(BIN)/python scripts/architecture_diagram.py
 
 ## lint: ruff, then cfn-lint on every synthesized template for its own region
 lint: synth
