@@ -35,7 +35,7 @@ $(NODE_STAMP): package.json package-lock.json
 # architecture picture). Installed with apt when missing and running as root (CI, these machines).
 SYSTEM_STAMP := .make/system-packages
 $(SYSTEM_STAMP):
-	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
+	@missing=""; command -v chromium >/dev/null || command -v google-chrome >/dev/null || missing="$$missing chromium"; \
 	command -v dot >/dev/null || missing="$$missing graphviz"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
