@@ -11,7 +11,7 @@ Spark and DuckDB alternate for each repeat; medians are printed.
 
 Then the summaries of the last run of each engine are compared (rows, licence_count,
 max_number_of_employees, avg_fee_paid to 1e-9, max_expired_date per issue_date, passed/failed counts)
-and ``summaries_match`` is printed.
+and ``summaries_match`` is printed. Targets: Spark/DuckDB <= 5 at 1M rows, Spark 1M / 100k <= 10.
 
     .venv/bin/python benchmarks/etl_scale.py --quick    # 10k, 100k, 1 repeat
     .venv/bin/python benchmarks/etl_scale.py            # 10k, 100k, 1M, 3 repeats (2 at 1M)
@@ -38,6 +38,8 @@ RUN_TIME = datetime(2025, 10, 5, 12, 0, tzinfo=UTC)  # 4 days after the generato
 SEED = 42
 QUICK_SIZES = (10_000, 100_000)
 FULL_SIZES = (10_000, 100_000, 1_000_000)
+RATIO_TARGET = 5  # Spark / DuckDB at 1M rows (was 10 until the recipe was folded, 2026-12-07)
+SCALING_TARGET = 10  # Spark time at 1M / at 100k
 SAMPLE_CSV = REPO_ROOT / "sample_data" / "business_licences_sample.csv"
 
 
@@ -267,8 +269,11 @@ def main(argv: list[str] | None = None) -> int:
         scaling = spark_totals[1_000_000] / spark_totals[100_000]
         emit("spark_scaling_1m_over_100k", scaling)
         emit("duckdb_scaling_1m_over_100k", duck_totals[1_000_000] / duck_totals[100_000])
-        emit("spark_scaling_target_met", scaling <= 10)
-        emit("spark_to_duckdb_ratio_target_met", spark_totals[1_000_000] / duck_totals[1_000_000] <= 10)
+        emit("spark_scaling_target_met", scaling <= SCALING_TARGET)
+        emit(
+            "spark_to_duckdb_ratio_target_met",
+            spark_totals[1_000_000] / duck_totals[1_000_000] <= RATIO_TARGET,
+        )
     elif 10_000 in spark_totals and 100_000 in spark_totals:
         emit("spark_scaling_100k_over_10k", spark_totals[100_000] / spark_totals[10_000])
     emit("spark_jvm_peak_rss_mb", jvm_peak_rss_mb(spark))

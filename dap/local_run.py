@@ -58,6 +58,8 @@ DEFAULT_INPUT = REPO_ROOT / "sample_data" / "business_licences_sample.csv"
 DEFAULT_OUT = Path("local_run")
 MARKER = ".dap-local-run"
 REPORT_JSON = "report.json"
+REPORT_HTML = "report.html"
+SCREENSHOTS = ("report.png", "report_phone.png")  # of report.html, by its browser test or a reviewer
 CHART_PNG = "summary_chart.png"
 EXIT_DATASET_RULE = 3
 ANSWER_QUERIES = ("average_fee_issued", "lowest_daily_average_fee", "employees_by_business_type")
@@ -117,6 +119,10 @@ class LocalLayout:
     def chart(self) -> Path:
         return self.root / CHART_PNG
 
+    @property
+    def html(self) -> Path:
+        return self.root / REPORT_HTML
+
     def owned(self) -> tuple[Path, ...]:
         """What a run (re)creates; removed before a new run writes."""
         return (
@@ -126,6 +132,8 @@ class LocalLayout:
             self.athena_results,
             self.report,
             self.chart,
+            self.html,
+            *(self.root / name for name in SCREENSHOTS),
         )
 
     def rel(self, path: Path) -> str:
@@ -456,9 +464,9 @@ def run_local(
 
     if spark is None:
         with console.step("spark_start", "start Spark") as step:
-            from dap.spark import local_session
+            from dap.spark import SMALL_DATA_BYTES, local_session
 
-            spark = local_session()
+            spark = local_session(small_data=info.size_bytes <= SMALL_DATA_BYTES)
             step.detail = f"Spark {spark.version}, {spark.sparkContext.master}"
 
     with console.step("recipe", "clean (DataBrew recipe)") as step:
@@ -521,7 +529,9 @@ def run_local(
 
     if failed_rules and stop_here:
         report["status"] = "stopped after the quality check: dataset rule failed (--strict)"
+        _add_failure_examples(spark, report, local)
         _finish(report, local, total_started, complete=False)
+        _write_html(console, report, local)
         names = ", ".join(r["name"] for r in failed_rules)
         raise CommandError(
             f"dataset rule(s) failed: {names}; stopped after the quality check (--strict). "
@@ -570,10 +580,26 @@ def run_local(
         chart = draw_summary_chart(csv_file, local.chart, min_employees=settings.min_employees)
         step.detail = f"{local.rel(chart.path)} ({chart.width}x{chart.height}, {chart.days} days)"
 
+    _add_failure_examples(spark, report, local)
     report["status"] = "completed" + ("" if report["dataset_rules_passed"] else " (a dataset rule FAILED)")
     _finish(report, local, total_started, complete=True)
     _print_answers(console, report, local, csv_file)
+    _write_html(console, report, local)
     return report
+
+
+def _add_failure_examples(spark: SparkSession, report: dict[str, Any], local: LocalLayout) -> None:
+    """A few failed rows per rule into the report, for the HTML page (``dap.html_report``)."""
+    from dap.html_report import failure_examples_at
+
+    report["failure_examples"] = failure_examples_at(spark, local.failed) if report["rows_failed"] else {}
+
+
+def _write_html(console: Console, report: dict[str, Any], local: LocalLayout) -> None:
+    """``report.html`` beside report.json; its path is the run's last line of output."""
+    from dap.html_report import write_html_report
+
+    console.print(f"HTML report: {write_html_report(local.root, report)}")
 
 
 def _finish(report: dict[str, Any], local: LocalLayout, started: float, *, complete: bool) -> None:
@@ -667,6 +693,8 @@ def _report(args) -> int:
     from dap.report import ChartError, chart_from_s3, draw_summary_chart
 
     stage = args.stage or "dev"
+    if args.html:
+        return _report_html(args)
     if args.from_s3:
         out = Path(args.out) if args.out else DEFAULT_OUT / f"summary_chart_{stage}.png"
         uri, info = chart_from_s3(stage, out)
@@ -682,6 +710,25 @@ def _report(args) -> int:
     except ChartError as exc:
         raise CommandError(str(exc)) from None
     print(f"dap report: {info.path} ({info.width}x{info.height}, {info.days} days) from {csv_file}")
+    return 0
+
+
+def _report_html(args) -> int:
+    """``dap report --html``: report.html again from a local run's report.json and chart (no Spark)."""
+    from dap.html_report import write_html_report
+
+    if args.from_s3:
+        raise CommandError("--html renders a local run (the deployed summary job writes its own report)")
+    local = LocalLayout(Path(args.run_dir).resolve())
+    if not local.report.is_file():
+        raise CommandError(f"no {REPORT_JSON} in {local.root}: run 'dap local' first")
+    try:
+        report = json.loads(local.report.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"{local.report} is not JSON: {exc}") from None
+    path = write_html_report(local.root, report, out=args.out)
+    chart = "with the chart" if local.chart.is_file() else "without a chart (none in the run)"
+    print(f"dap report: {path} from {local.report}, {chart}")
     return 0
 
 
@@ -704,12 +751,21 @@ def register(commands) -> None:
     local.set_defaults(handler=_run_local)
 
     report = commands.add_parser(
-        "report", help="draw the summary chart from a local run or the deployed curated bucket"
+        "report",
+        help="draw the summary chart from a local run or the deployed curated bucket; --html: the run report",
     )
     report.add_argument(
         "--from-s3", action="store_true", help="download the curated summary CSV of --stage from S3"
     )
     report.add_argument("--stage", help="stage (default: dev)")
     report.add_argument("--run-dir", default=str(DEFAULT_OUT), help="local run folder (default: local_run/)")
-    report.add_argument("--out", help="PNG to write (default: <run-dir>/summary_chart.png)")
+    report.add_argument(
+        "--html",
+        action="store_true",
+        help="write the HTML run report from <run-dir>/report.json and the chart (default out: report.html)",
+    )
+    report.add_argument(
+        "--out",
+        help="file to write (default: <run-dir>/summary_chart.png; with --html <run-dir>/report.html)",
+    )
     report.set_defaults(handler=_report)

@@ -22,4 +22,7 @@ LAST_SUCCESSFUL_RUN_KEY = REPORTS_PREFIX + "last_successful_run.json"
 SUMMARY_PREFIX = "summary/"
 SUMMARY_CSV_PREFIX = "summary_csv/"
 LICENCES_PREFIX = "licences/"
+# The HTML run report the summary job writes after each run (curated bucket; versioning keeps old ones).
+RUN_REPORTS_PREFIX = "reports/"
+RUN_REPORT_HTML_KEY = RUN_REPORTS_PREFIX + "latest.html"
 ATHENA_RESULTS_PREFIX = "athena/"

@@ -28,6 +28,7 @@ from stacks.components.access import (
     allow_prefix_read,
     allow_prefix_write,
 )
+from stacks.components.secure_bucket import s3_arn
 from stacks.config import GlueSettings
 from stacks.names import METRIC_NAMESPACE
 
@@ -84,6 +85,8 @@ class GlueEtlJobProps:
     publishes_metrics: bool = False
     # one object written with a single PutObject (the quality report), granted on its exact key
     put_objects: Sequence[tuple[str, str]] = ()
+    # one object read with a single GetObject (the quality report, by the summary job), its exact key
+    get_objects: Sequence[tuple[str, str]] = ()
 
 
 class GlueEtlJob(Construct):
@@ -104,6 +107,8 @@ class GlueEtlJob(Construct):
             allow_prefix_write(self.role, write.bucket_name, write.prefixes)
         for bucket_name, key in props.put_objects:
             allow_object_put(self.role, bucket_name, key)
+        if props.get_objects:
+            allow_object_read(self.role, [s3_arn(self.role, b, f"/{k}") for b, k in props.get_objects])
         allow_key_use(self.role, props.key, KEY_FOR_GLUE_SECURITY_CONFIGURATION)
         allow_log_writing(self.role, "/aws-glue/", associate_key=True)
         namespaces = ["Glue"] + ([METRIC_NAMESPACE] if props.publishes_metrics else [])

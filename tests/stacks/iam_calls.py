@@ -412,6 +412,17 @@ def expected_grants(ctx: Context) -> list[Expected]:
             b.list_prefixes(p, bucket, prefixes, "Spark lists its outputs")
         if "--report_path" in args:  # licence_etl.io.write_json -> s3.put_object of one key
             b.add(p, BOTO3_CALLS[("s3", "put_object")], [ctx.s3(*split_s3(args["--report_path"]))], "report")
+        # the summary job's HTML run report: io.write_text -> put_object of one key; io.read_json ->
+        # get_object of the quality report's key; Spark reads a few rows of the failed prefix
+        if "--report_html_path" in args:
+            html = [ctx.s3(*split_s3(args["--report_html_path"]))]
+            b.add(p, BOTO3_CALLS[("s3", "put_object")], html, "HTML run report")
+        if "--quality_report_path" in args:
+            report = [ctx.s3(*split_s3(args["--quality_report_path"]))]
+            b.add(p, BOTO3_CALLS[("s3", "get_object")], report, "the quality report, for the HTML report")
+        if "--failed_rows_path" in args:
+            bucket, prefix = split_s3(args["--failed_rows_path"])
+            b.read_prefixes(p, bucket, [prefix], "Spark reads failure examples (--failed_rows_path)")
         namespaces = ["Glue"] + ([METRIC_NAMESPACE] if args.get("--metrics_pipeline") else [])
         atoms = [("StringEquals", "cloudwatch:namespace", ns) for ns in namespaces]
         b.add(p, GLUE_METRICS, ["*"], "Glue job metrics, licence_etl.io.publish_metrics", atoms)
@@ -555,7 +566,7 @@ def expected_grants(ctx: Context) -> list[Expected]:
 # Which principal makes each boto3 call found in the source (by file), so the AST scan maps every
 # call site to a principal whose grants the table lists.
 CALLERS_BY_FILE = {
-    "glue_scripts/lib/licence_etl/io.py": ("quality_job",),
+    "glue_scripts/lib/licence_etl/io.py": ("quality_job", "summary_job"),
     "dap/operations.py": ("operator", "analyst"),
     "dap/aws/deployed.py": ("operator",),
     "dap/report.py": ("operator",),

@@ -26,6 +26,7 @@ from stacks.layout import (
     PROFILES_PREFIX,
     RAW_PREFIX,
     REPORTS_PREFIX,
+    RUN_REPORT_HTML_KEY,
     SUMMARY_CSV_PREFIX,
     SUMMARY_PREFIX,
 )
@@ -315,7 +316,7 @@ def test_each_job_role_sees_only_its_prefixes(synthesized):
     summarize = role_statements(synthesized, role_of(glue_job(synthesized, n.summary_job), "Role"))
     assert s3_resources(summarize, "s3:PutObject") == {
         f"arn:aws:s3:::{curated}/{p}*" for p in (SUMMARY_PREFIX, SUMMARY_CSV_PREFIX, LICENCES_PREFIX)
-    }
+    } | {f"arn:aws:s3:::{curated}/{RUN_REPORT_HTML_KEY}"}
     assert f"arn:aws:s3:::{transformed}/{PASSED_PREFIX}*" in s3_resources(summarize, "s3:GetObject")
     assert f"arn:aws:s3:::{transformed}/{CLEANED_PREFIX}*" not in s3_resources(summarize, "s3:GetObject")
     for statements in (quality, summarize):

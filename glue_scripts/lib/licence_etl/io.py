@@ -2,7 +2,8 @@
 
 Paths are anything Hadoop understands (a local path, ``file://``, or ``s3://`` on Glue); filesystem
 operations go through Spark's Hadoop FileSystem so the same code works locally and on Glue. Only the
-JSON report and the metrics use boto3 (imported lazily; present on Glue and in the dev venv).
+JSON reports (written, and read by the summary job), the HTML run report and the metrics use boto3
+(imported lazily; present on Glue and in the dev venv).
 """
 
 from __future__ import annotations
@@ -95,6 +96,37 @@ def write_json(doc: dict[str, Any], path: str, *, s3_client=None) -> str:
         with open(local, "wb") as fh:
             fh.write(body)
     return path
+
+
+def write_text(text: str, path: str, *, content_type: str, s3_client=None) -> str:
+    """Write ``text`` (UTF-8) to a local path or ``s3://bucket/key`` with one PutObject; returns the path."""
+    body = text.encode("utf-8")
+    if is_s3(path):
+        import boto3
+
+        bucket, key = split_s3(path)
+        (s3_client or boto3.client("s3")).put_object(
+            Bucket=bucket, Key=key, Body=body, ContentType=content_type
+        )
+    else:
+        local = path[len("file://") :] if path.startswith("file://") else path
+        os.makedirs(os.path.dirname(os.path.abspath(local)), exist_ok=True)
+        with open(local, "wb") as fh:
+            fh.write(body)
+    return path
+
+
+def read_json(path: str, *, s3_client=None) -> dict[str, Any]:
+    """Read a JSON document from a local path or ``s3://bucket/key`` (one GetObject)."""
+    if is_s3(path):
+        import boto3
+
+        bucket, key = split_s3(path)
+        body = (s3_client or boto3.client("s3")).get_object(Bucket=bucket, Key=key)["Body"].read()
+        return json.loads(body)
+    local = path[len("file://") :] if path.startswith("file://") else path
+    with open(local, "rb") as fh:
+        return json.loads(fh.read())
 
 
 def metric_data(pipeline: str, rows_in: int, passed: int, failed: int) -> list[dict[str, Any]]:
