@@ -67,7 +67,7 @@ class ActionSpec:
 
 
 _TRUE_FALSE = frozenset({"true", "false"})
-_REMOVE_COMBINED_FLAGS = (
+REMOVE_COMBINED_FLAGS = (
     "collapseConsecutiveWhitespace",
     "removeAllPunctuation",
     "removeAllQuotes",
@@ -117,9 +117,9 @@ RECIPE_ACTIONS: dict[str, ActionSpec] = {
             "REMOVE_COMBINED",
             f"{DG}/recipe-actions.REMOVE_COMBINED.html",
             # The example sets all twelve flags to "true"/"false" next to sourceColumn.
-            required=frozenset({"sourceColumn", *_REMOVE_COMBINED_FLAGS}),
+            required=frozenset({"sourceColumn", *REMOVE_COMBINED_FLAGS}),
             optional=frozenset({"customCharacters", "customValue"}),
-            allowed_values={flag: _TRUE_FALSE for flag in _REMOVE_COMBINED_FLAGS},
+            allowed_values={flag: _TRUE_FALSE for flag in REMOVE_COMBINED_FLAGS},
             note=(
                 "The page's parameter list labels two flags 'punctuationally' and "
                 "'antidisestablishmentarianism' (same descriptions); its example, like the CloudFormation "

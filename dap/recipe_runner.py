@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from licence_etl.schema import CLEANED_COLUMNS, PARTITION_COLUMN
 
-from dap.databrew_reference import check_recipe
+from dap.databrew_reference import REMOVE_COMBINED_FLAGS, check_recipe
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -245,20 +245,6 @@ def op_change_data_type(proj: Projection, params: dict[str, str]) -> None:
     proj.set(name, _convert(proj, name, target), _SPARK_TYPES[target])
 
 
-_REMOVE_COMBINED_FLAGS = (
-    "collapseConsecutiveWhitespace",
-    "removeAllPunctuation",
-    "removeAllQuotes",
-    "removeAllWhitespace",
-    "removeCustomCharacters",
-    "removeCustomValue",
-    "removeLeadingAndTrailingPunctuation",
-    "removeLeadingAndTrailingQuotes",
-    "removeLeadingAndTrailingWhitespace",
-    "removeLetters",
-    "removeNumbers",
-    "removeSpecialCharacters",
-)
 _REMOVE_COMBINED_IMPLEMENTED = {"collapseConsecutiveWhitespace", "removeLeadingAndTrailingWhitespace"}
 
 
@@ -267,10 +253,10 @@ def op_remove_combined(proj: Projection, params: dict[str, str]) -> None:
     from pyspark.sql import functions as F
 
     name = proj.source(params)
-    unknown = set(params) - {*_REMOVE_COMBINED_FLAGS, "sourceColumn", "customCharacters", "customValue"}
+    unknown = set(params) - {*REMOVE_COMBINED_FLAGS, "sourceColumn", "customCharacters", "customValue"}
     if unknown:
         raise RecipeError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
-    enabled = {flag for flag in _REMOVE_COMBINED_FLAGS if params.get(flag, "false").lower() == "true"}
+    enabled = {flag for flag in REMOVE_COMBINED_FLAGS if params.get(flag, "false").lower() == "true"}
     not_implemented = enabled - _REMOVE_COMBINED_IMPLEMENTED
     if not_implemented:
         names = ", ".join(sorted(not_implemented))

@@ -184,6 +184,9 @@ class PipelineOrchestration(Construct):
             result_path="$.failure",
         ).next(failure_notice)
 
+        def transformed_object(key: str) -> str:
+            return f"arn:{stack.partition}:s3:::{props.transformed_bucket_name}/{key}"
+
         # --- skip work that changes nothing -------------------------------------------------------
         raw_arn = f"arn:{stack.partition}:s3:::{props.raw_bucket_name}"
         list_raw = guarded(
@@ -222,9 +225,7 @@ class PipelineOrchestration(Construct):
             service="s3",
             action="getObject",
             parameters={"Bucket": props.transformed_bucket_name, "Key": LAST_SUCCESSFUL_RUN_KEY},
-            iam_resources=[
-                f"arn:{stack.partition}:s3:::{props.transformed_bucket_name}/{LAST_SUCCESSFUL_RUN_KEY}"
-            ],
+            iam_resources=[transformed_object(LAST_SUCCESSFUL_RUN_KEY)],
             result_selector={"record.$": "States.StringToJson($.Body)"},
             result_path="$.last",
         )
@@ -310,9 +311,7 @@ class PipelineOrchestration(Construct):
                 service="s3",
                 action="getObject",
                 parameters={"Bucket": props.transformed_bucket_name, "Key": QUALITY_REPORT_KEY},
-                iam_resources=[
-                    f"arn:{stack.partition}:s3:::{props.transformed_bucket_name}/{QUALITY_REPORT_KEY}"
-                ],
+                iam_resources=[transformed_object(QUALITY_REPORT_KEY)],
                 result_selector={"counts.$": "States.StringToJson($.Body)"},
                 result_path="$.report",
             ),
@@ -331,9 +330,7 @@ class PipelineOrchestration(Construct):
                     "ContentType": "application/json",
                     "Body.$": "States.JsonToString($.record)",
                 },
-                iam_resources=[
-                    f"arn:{stack.partition}:s3:::{props.transformed_bucket_name}/{LAST_SUCCESSFUL_RUN_KEY}"
-                ],
+                iam_resources=[transformed_object(LAST_SUCCESSFUL_RUN_KEY)],
                 result_path=sfn.JsonPath.DISCARD,
             ),
             "Record successful run",

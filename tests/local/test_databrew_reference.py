@@ -50,7 +50,7 @@ DOC_RECIPE_SAMPLES = [
     {
         "Operation": "REMOVE_COMBINED",
         "Parameters": {
-            **{flag: "false" for flag in ref._REMOVE_COMBINED_FLAGS},
+            **{flag: "false" for flag in ref.REMOVE_COMBINED_FLAGS},
             "removeSpecialCharacters": "true",
             "sourceColumn": "info_url",
         },
