@@ -160,7 +160,8 @@ def ingest(deployed: Deployed, csv_path: str | Path, out: TextIO | None = None) 
 
 
 class ByteProgress:
-    """A one-line progress bar in bytes on stderr (the portal streams its exports: no total)."""
+    """A one-line progress counter in bytes on stderr, redrawn in place. The portal streams its exports
+    without a Content-Length, so there is no total to draw a bar against: bytes so far and the rate."""
 
     def __init__(self, out: TextIO | None = None, every_seconds: float = 0.2) -> None:
         self.out = out or sys.stderr
@@ -178,9 +179,8 @@ class ByteProgress:
     def _show(self, end: str) -> None:
         seconds = max(time.monotonic() - self.started, 1e-9)
         rate = self.bytes / seconds / 1e6
-        bar = "#" * min(int(self.bytes / 1e6) % 41, 40)
         print(
-            f"\r  downloading [{bar:<40}] {self.bytes / 1e6:8.1f} MB  {rate:6.1f} MB/s",
+            f"\r  downloaded {self.bytes:>14,} bytes ({self.bytes / 1e6:.1f} MB, {rate:.1f} MB/s)",
             end=end,
             file=self.out,
         )

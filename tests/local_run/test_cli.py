@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from dap.local_run import DEFAULT_INPUT, EXIT_DATASET_RULE, LocalLayout
+from dap.local_run import DEFAULT_INPUT, EXIT_DATASET_RULE, REPORT_HTML, LocalLayout
 from dap.report import ChartError, draw_summary_chart, png_size
 
 from .conftest import cli, small_input
@@ -93,6 +93,11 @@ def test_strict_stops_after_the_quality_step(spark, tmp_path, capsys):
     assert "answers" not in report and "summary_rows" not in report
     assert layout.quality_report.is_file() and list(layout.passed.rglob("*.parquet"))
     assert not (out / "curated").exists() and not layout.athena_results.exists() and not layout.chart.exists()
+    # the stopped run still gets its page (counts, rules, examples; no chart, no answers), path printed last
+    html = out.resolve() / REPORT_HTML
+    assert stdout.rstrip("\n").splitlines()[-1] == f"HTML report: {html}"
+    page = html.read_text(encoding="utf-8")
+    assert 'id="no-chart"' in page and 'data-outcome="failed"' in page
 
 
 # -- dap report -------------------------------------------------------------------------------------

@@ -276,26 +276,3 @@ def test_s3_text_and_json_helpers(monkeypatch):
         assert obj["ContentType"] == "text/html; charset=utf-8" and obj["Body"].read().decode() == "<p>é</p>"
         io.write_json({"rows_in": 3}, "s3://cur/q/latest.json")
         assert io.read_json("s3://cur/q/latest.json") == {"rows_in": 3}
-
-
-def test_strict_run_also_writes_a_page(spark, tmp_path, capsys):
-    """A run stopped by --strict still gets its page (counts, rules, examples; no chart, no answers)."""
-    from .conftest import small_input
-
-    out = tmp_path / "strict"
-    argv = [
-        "local",
-        "--input",
-        small_input(tmp_path),
-        "--out",
-        out,
-        "--strict",
-        "--run-time",
-        "2026-01-15T12:00:00Z",
-    ]
-    code, stdout, _ = cli(argv, capsys)
-    html = out.resolve() / REPORT_HTML
-    assert code == 3 and stdout.rstrip("\n").splitlines()[-1] == f"HTML report: {html}"
-    text = html.read_text(encoding="utf-8")
-    assert 'id="no-chart"' in text and 'data-outcome="failed"' in text
-    shutil.rmtree(out)

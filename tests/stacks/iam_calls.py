@@ -148,22 +148,7 @@ SFN_INTEGRATIONS: dict[str, Integration] = {
         "arn:{partition}:databrew:{region}:{account}:job/{Name}",
         SFN_DOCS + "connect-databrew.html",
     ),
-    "arn:aws:states:::databrew:startJobRun": Integration(
-        ("databrew:StartJobRun",),
-        "arn:{partition}:databrew:{region}:{account}:job/{Name}",
-        SFN_DOCS + "connect-databrew.html",
-    ),
     # AWS SDK integrations need exactly the service's own action (supported-services-awssdk.html)
-    "arn:aws:states:::aws-sdk:glue:startCrawler": Integration(
-        ("glue:StartCrawler",),
-        "arn:{partition}:glue:{region}:{account}:crawler/{Name}",
-        SFN_DOCS + "supported-services-awssdk.html",
-    ),
-    "arn:aws:states:::aws-sdk:glue:getCrawler": Integration(
-        ("glue:GetCrawler",),
-        "arn:{partition}:glue:{region}:{account}:crawler/{Name}",
-        SFN_DOCS + "supported-services-awssdk.html",
-    ),
     "arn:aws:states:::aws-sdk:sfn:listExecutions": Integration(
         ("states:ListExecutions",), "{StateMachineArn}", SFN_DOCS + "supported-services-awssdk.html"
     ),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 
-import pytest
 from licence_etl.schema import RAW_HEADER
 
 from stacks.components.portal_ingestion import CODE_DIR, HANDLER
@@ -107,9 +106,8 @@ def test_log_group_is_encrypted_and_retained_as_configured(synthesized):
     assert "KmsKeyId" in group
 
 
-@pytest.mark.parametrize("stage", ["dev"])
-def test_staged_downloads_expire_in_the_raw_bucket(synthesize, stage):
-    storage = synthesize(stage).templates["Storage"]["Resources"]
+def test_staged_downloads_expire_in_the_raw_bucket(synthesized):
+    storage = synthesized.templates["Storage"]["Resources"]
     (raw,) = [r for k, r in storage.items() if k.startswith("Raw") and r["Type"] == "AWS::S3::Bucket"]
     rules = {r["Id"]: r for r in raw["Properties"]["LifecycleConfiguration"]["Rules"]}
     staged = rules["expire-staged-downloads"]

@@ -123,23 +123,7 @@ INTEGRATIONS: dict[str, Integration] = {
         error_prefix="SNS",
         doc="https://docs.aws.amazon.com/step-functions/latest/dg/connect-sns.html",
     ),
-    # AWS SDK integrations: service names as listed on the AWS SDK page (glue, s3, sfn).
-    "aws-sdk:glue:startCrawler": Integration(
-        kind="aws-sdk",
-        patterns=SDK_PATTERNS,
-        botocore_service="glue",
-        operation="StartCrawler",
-        error_prefix="Glue",
-        doc=AWS_SDK_DOC,
-    ),
-    "aws-sdk:glue:getCrawler": Integration(
-        kind="aws-sdk",
-        patterns=SDK_PATTERNS,
-        botocore_service="glue",
-        operation="GetCrawler",
-        error_prefix="Glue",
-        doc=AWS_SDK_DOC,
-    ),
+    # AWS SDK integrations: service names as listed on the AWS SDK page (s3, sfn).
     "aws-sdk:s3:getObject": Integration(
         kind="aws-sdk",
         patterns=SDK_PATTERNS,
