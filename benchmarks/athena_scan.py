@@ -1,4 +1,6 @@
-"""Benchmark: bytes Athena would scan for each named query (queries/*.sql), Parquet vs CSV vs minimum.
+"""Benchmark: bytes Athena would scan for each licence named query, Parquet vs CSV vs minimum.
+
+The queries are the business licences' (``datasets/business_licences/queries/*.sql``).
 
 For each query the table (``licences`` or ``licence_summary``) and the columns it reads are parsed
 simply from the SQL: every identifier that names a column of that table and is not a function call
@@ -35,8 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import OUT_DIR, REPO_ROOT, emit, machine
 
-QUERIES_DIR = REPO_ROOT / "queries"
-TABLE_DIRS = {"licences": "licences", "licence_summary": "summary"}
+QUERIES_DIR = REPO_ROOT / "datasets" / "business_licences" / "queries"
+# table -> its folder under the run's curated/ (etl_scale writes <run>/curated/<output key>/)
+TABLE_DIRS = {"licences": "curated/licences", "licence_summary": "curated/summary"}
 PARTITION_COLUMN = "year"
 
 
@@ -149,7 +152,7 @@ def ensure_curated(rows: int) -> Path:
     from benchmarks import etl_scale
 
     out = etl_scale.output_root("spark", rows)
-    if (out / "licences").is_dir() and (out / "summary").is_dir():
+    if all((out / folder).is_dir() for folder in TABLE_DIRS.values()):
         return out
     from dap.spark import local_session
 
@@ -171,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         present = sorted(
             int(p.name.split("_")[1])
             for p in OUT_DIR.glob("spark_*")
-            if p.name.split("_")[1].isdigit() and (p / "licences").is_dir() and (p / "summary").is_dir()
+            if p.name.split("_")[1].isdigit() and all((p / f).is_dir() for f in TABLE_DIRS.values())
         )
         rows = present[-1] if present else 10_000
     else:

@@ -1,8 +1,10 @@
 """The whole pipeline (recipe, quality gate, summary) in DuckDB: the single-node reference for etl_scale.
 
-It reproduces the semantics of ``dap.recipe_runner`` / ``dap.portal_csv`` and ``licence_etl`` exactly
-(everything is declared from the same sources: the recipe JSON, ``schema.CLEANED_COLUMNS``,
-``rules.ROW_RULES``), and writes the same outputs with the same partitioning:
+It reproduces the semantics of ``dap.recipe_runner`` / ``dap.portal_csv`` and ``dataset_etl`` exactly
+for the business licences (everything is declared from the same sources: the recipe JSON, the
+declaration ``datasets/business_licences/dataset.toml`` with its columns, rules (``RuleSet.of``) and
+parameters), and writes the same outputs with the same partitioning. Unlike ``dap local`` it is not
+generic over datasets: the outputs below are the licences' two, written out in SQL by hand.
 
 * recipe: the portal CSV read as 25 strings (blank -> NULL), the recipe steps rendered to SQL (RENAME,
   REMOVE_COMBINED with Java's ``\\s`` class ``[ \\t\\n\\x0B\\f\\r]``, UPPER_CASE, CHANGE_DATA_TYPE with the
@@ -28,10 +30,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from licence_etl import rules as R
-from licence_etl import schema, summary
+from dataset_etl import rules as R
+from dataset_etl.outputs import local_report_date
 
-from dap.recipe_runner import DEFAULT_RECIPE, load_recipe
+from dap.recipe_runner import load_recipe
+from stacks.datasets import project_dataset
+
+LICENCES = project_dataset("business_licences")
+RULES = R.RuleSet.of(LICENCES)
+RAW_HEADER = LICENCES.raw_header
+CLEANED_COLUMNS = LICENCES.columns
+CLEANED_NAMES = LICENCES.column_names
+PARTITION_COLUMN = LICENCES.partition_column
+OUTPUT_PARTITION = "year"  # both curated outputs of the licences
+LOCAL_TZ = LICENCES.timezone
+DEFAULT_RECIPE = LICENCES.recipe_path
 
 WS = r"[ \t\n\x0B\f\r]"  # Java's \s (RE2's \s lacks \x0B)
 INTEGER_RE = rf"^{WS}*[+-]?[0-9]+{WS}*$"
@@ -96,8 +109,8 @@ def _convert(expr: str, source_type: str, target: str) -> tuple[str, str]:
 
 def recipe_select(steps: list[dict[str, Any]]) -> tuple[str, bool]:
     """The recipe as one SELECT list over the raw CSV columns; returns (select list, distinct?)."""
-    exprs: dict[str, str] = {name: q(name) for name in schema.RAW_HEADER}
-    types: dict[str, str] = dict.fromkeys(schema.RAW_HEADER, "string")
+    exprs: dict[str, str] = {name: q(name) for name in RAW_HEADER}
+    types: dict[str, str] = dict.fromkeys(RAW_HEADER, "string")
     distinct = False
     for step in steps:
         op, params = step["Action"]["Operation"], step["Action"].get("Parameters", {})
@@ -123,14 +136,14 @@ def recipe_select(steps: list[dict[str, Any]]) -> tuple[str, bool]:
             distinct = True  # the last step here; DISTINCT over the converted columns
         else:
             raise ValueError(f"operation {op} is not implemented by the DuckDB reference")
-    expected = {c.name: c.type for c in schema.CLEANED_COLUMNS}
+    expected = {c.name: c.type for c in CLEANED_COLUMNS}
     if types != expected:
-        raise ValueError(f"recipe output types differ from schema.CLEANED_COLUMNS: {types}")
-    return ", ".join(f"{exprs[c]} AS {q(c)}" for c in schema.CLEANED_NAMES), distinct
+        raise ValueError(f"recipe output types differ from CLEANED_COLUMNS: {types}")
+    return ", ".join(f"{exprs[c]} AS {q(c)}" for c in CLEANED_NAMES), distinct
 
 
 def _read_csv_sql(path: Path) -> str:
-    columns = "{" + ", ".join(f"{lit(name)}: 'VARCHAR'" for name in schema.RAW_HEADER) + "}"
+    columns = "{" + ", ".join(f"{lit(name)}: 'VARCHAR'" for name in RAW_HEADER) + "}"
     return (
         f"read_csv({lit(str(path))}, delim=';', quote='\"', escape='\"', header=true, auto_detect=false, "
         f"columns={columns})"
@@ -150,12 +163,12 @@ def _copy_parquet(con, select_sql: str, out: Path, partition: str) -> None:
 def run_recipe(con, input_csv: Path, output_dir: Path, recipe: Path = DEFAULT_RECIPE) -> dict[str, Any]:
     started = time.perf_counter()
     select, distinct = recipe_select(load_recipe(recipe))
-    blank_to_null = ", ".join(f"nullif({q(n)}, '') AS {q(n)}" for n in schema.RAW_HEADER)
+    blank_to_null = ", ".join(f"nullif({q(n)}, '') AS {q(n)}" for n in RAW_HEADER)
     raw = f"SELECT {blank_to_null} FROM {_read_csv_sql(input_csv)}"
     con.execute(f"CREATE OR REPLACE TEMP TABLE raw_rows AS {raw}")
     rows_read = con.execute("SELECT count(*) FROM raw_rows").fetchone()[0]
     cleaned = f"SELECT {'DISTINCT ' if distinct else ''}{select} FROM raw_rows"
-    _copy_parquet(con, cleaned, output_dir, schema.PARTITION_COLUMN)
+    _copy_parquet(con, cleaned, output_dir, PARTITION_COLUMN)
     con.execute("DROP TABLE raw_rows")
     rows_written = con.execute(f"SELECT count(*) FROM {_read_parquet(output_dir)}").fetchone()[0]
     return {
@@ -174,12 +187,12 @@ def _read_parquet(path: Path) -> str:
 
 # -- quality ------------------------------------------------------------------------------------------
 def _local_date(expr: str) -> str:
-    return f"CAST(timezone({lit(R.LOCAL_TZ)}, {expr}) AS DATE)"
+    return f"CAST(timezone({lit(LOCAL_TZ)}, {expr}) AS DATE)"
 
 
 def violation_sql(rule: R.RowRule) -> str:
     """TRUE when the row breaks ``rule``; never NULL (coalesce(..., true), as rules.RowRule.violation)."""
-    types = {c.name: c.type for c in schema.CLEANED_COLUMNS}
+    types = {c.name: c.type for c in CLEANED_COLUMNS}
     if isinstance(rule, R.Required):
         col = q(rule.column)
         inner = f"{col} IS NULL OR trim({col}) = ''" if types[rule.column] == "string" else f"{col} IS NULL"
@@ -190,7 +203,7 @@ def violation_sql(rule: R.RowRule) -> str:
         col = q(rule.column)
         bad = f"isnan({col})" if types[rule.column] == "double" else "false"
         if rule.minimum is not None:
-            bad += f" OR {col} < {rule.minimum!r}"
+            bad += f" OR {col} {'<=' if rule.exclusive_minimum else '<'} {rule.minimum!r}"
         if rule.maximum is not None:
             bad += f" OR {col} > {rule.maximum!r}"
         inner = f"{col} IS NOT NULL AND ({bad})" if rule.optional else f"{col} IS NULL OR ({bad})"
@@ -215,15 +228,15 @@ def run_quality(
     freshness_days: int = R.DEFAULT_FRESHNESS_DAYS,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    part = schema.PARTITION_COLUMN
-    cols = ", ".join(q(c) for c in schema.CLEANED_NAMES)
-    flags = ", ".join(f"CASE WHEN {violation_sql(r)} THEN {lit(r.name)} END" for r in R.ROW_RULES)
+    part = PARTITION_COLUMN
+    cols = ", ".join(q(c) for c in CLEANED_NAMES)
+    flags = ", ".join(f"CASE WHEN {violation_sql(r)} THEN {lit(r.name)} END" for r in RULES.row)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE annotated AS SELECT {cols}, "
         f"list_filter([{flags}], lambda x: x IS NOT NULL) AS failed_rules FROM {_read_parquet(input_dir)}"
     )
     per_rule = ", ".join(
-        f"sum(CASE WHEN list_contains(failed_rules, {lit(r.name)}) THEN 1 ELSE 0 END)" for r in R.ROW_RULES
+        f"sum(CASE WHEN list_contains(failed_rules, {lit(r.name)}) THEN 1 ELSE 0 END)" for r in RULES.row
     )
     # dataset rules measured on the same rows in the same pass (count(status), oldest extract epoch)
     row = con.execute(
@@ -232,8 +245,8 @@ def run_quality(
         "count(status), min(epoch(extract_date)), count(extract_date) FROM annotated"
     ).fetchone()
     rows_in, passed, failed = int(row[0]), int(row[1] or 0), int(row[2] or 0)
-    n_rules = len(R.ROW_RULES)
-    by_rule = {r.name: int(row[3 + i] or 0) for i, r in enumerate(R.ROW_RULES)}
+    n_rules = len(RULES.row)
+    by_rule = {r.name: int(row[3 + i] or 0) for i, r in enumerate(RULES.row)}
     status_count, oldest, extract_non_null = row[3 + n_rules], row[4 + n_rules], row[5 + n_rules]
     per_part = {
         str(p): {"passed": int(a), "failed": int(b)}
@@ -250,7 +263,7 @@ def run_quality(
 
     run_epoch = run_time.astimezone(UTC).timestamp()
     outcomes = []
-    for rule in R.DATASET_RULES:
+    for rule in RULES.dataset:
         if isinstance(rule, R.MinCompleteness):
             ratio = status_count / rows_in if rows_in else None
             outcomes.append(
@@ -295,11 +308,11 @@ def run_summary(
     licences_dir: Path,
     run_time: datetime,
     *,
-    min_employees: int = summary.DEFAULT_MIN_EMPLOYEES,
-    status: str = summary.DEFAULT_STATUS,
+    min_employees: int = LICENCES.parameters["min_employees"],
+    status: str = LICENCES.parameters["status"],
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    report_date = summary.local_report_date(run_time).isoformat()
+    report_date = local_report_date(run_time, LOCAL_TZ).isoformat()
     con.execute(f"CREATE OR REPLACE TEMP VIEW passed AS SELECT * FROM {_read_parquet(input_dir)}")
     daily = (
         f"SELECT {_local_date('issued_date')} AS issue_date, count(*) AS licence_count, "
@@ -313,15 +326,15 @@ def run_summary(
         f"CREATE OR REPLACE TEMP TABLE daily AS SELECT *, CAST(year(issue_date) AS INTEGER) AS year "
         f"FROM ({daily}) ORDER BY issue_date"
     )
-    plain = [c for c in summary.LICENCES_NAMES if c not in ("issue_date", "year")]
+    plain = [c for c in LICENCES.output("licences").names if c not in ("issue_date", "year")]
     licences = (
         f"SELECT {', '.join(q(c) for c in plain)}, {_local_date('issued_date')} AS issue_date, "
         "CAST(coalesce(year(" + _local_date("issued_date") + "), CASE WHEN TRY_CAST(file_year AS INTEGER) "
         "BETWEEN 0 AND 99 THEN TRY_CAST(file_year AS INTEGER) + 2000 ELSE TRY_CAST(file_year AS INTEGER) END"
         ") AS INTEGER) AS year FROM passed"
     )
-    _copy_parquet(con, licences, licences_dir, summary.PARTITION_COLUMN)
-    _copy_parquet(con, "SELECT * FROM daily", summary_dir, summary.PARTITION_COLUMN)
+    _copy_parquet(con, licences, licences_dir, OUTPUT_PARTITION)
+    _copy_parquet(con, "SELECT * FROM daily", summary_dir, OUTPUT_PARTITION)
     if summary_csv_dir.exists():
         shutil.rmtree(summary_csv_dir)
     summary_csv_dir.mkdir(parents=True)

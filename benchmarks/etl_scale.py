@@ -101,15 +101,19 @@ def _measured(
 
 def run_spark(spark, csv: Path, out: Path) -> dict[str, Any]:
     from dap.recipe_runner import run_recipe_job
+    from stacks.datasets import project_dataset
+
+    licences = project_dataset("business_licences")
 
     qc, sm = load_script("quality_check"), load_script("summarize")
     if out.exists():
         shutil.rmtree(out)
     t0 = time.perf_counter()
-    recipe = run_recipe_job(spark, csv, out / "cleaned")
+    recipe = run_recipe_job(spark, licences, csv, out / "cleaned")
     t1 = time.perf_counter()
     report = qc.run(
         spark,
+        licences,
         str(out / "cleaned"),
         str(out / "passed"),
         str(out / "failed"),
@@ -118,14 +122,7 @@ def run_spark(spark, csv: Path, out: Path) -> dict[str, Any]:
         fail_on_dataset_rule=False,
     )
     t2 = time.perf_counter()
-    result = sm.run(
-        spark,
-        str(out / "passed"),
-        str(out / "summary"),
-        str(out / "summary_csv"),
-        str(out / "licences"),
-        run_time=RUN_TIME,
-    )
+    result = sm.run(spark, licences, str(out / "passed"), str(out / "curated") + "/", run_time=RUN_TIME)
     t3 = time.perf_counter()
     return _measured((t0, t1, t2, t3), recipe, report, result)
 
@@ -143,8 +140,9 @@ def run_duckdb(csv: Path, out: Path, threads: int) -> dict[str, Any]:
         con, out / "cleaned", out / "passed", out / "failed", out / "report.json", RUN_TIME
     )
     t2 = time.perf_counter()
+    curated = out / "curated"
     result = D.run_summary(
-        con, out / "passed", out / "summary", out / "summary_csv", out / "licences", RUN_TIME
+        con, out / "passed", curated / "summary", curated / "summary_csv", curated / "licences", RUN_TIME
     )
     t3 = time.perf_counter()
     con.close()
@@ -176,7 +174,7 @@ def read_summary(path: Path) -> dict[str, tuple]:
 def compare(spark_out: Path, duck_out: Path) -> list[str]:
     """Differences between the two runs' summaries and counts (empty list = they match)."""
     problems = []
-    a, b = read_summary(spark_out / "summary"), read_summary(duck_out / "summary")
+    a, b = read_summary(spark_out / "curated" / "summary"), read_summary(duck_out / "curated" / "summary")
     if len(a) != len(b):
         problems.append(f"summary rows: spark {len(a)}, duckdb {len(b)}")
     for day in sorted(set(a) | set(b)):

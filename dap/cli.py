@@ -13,7 +13,7 @@ import sys
 
 COMMAND_MODULES = (
     "dap.inventory",  # inventory: what the app would deploy (offline synth)
-    "dap.local_run",  # local: the whole pipeline on local Spark; report: the chart
+    "dap.local_run",  # local: each declared dataset's pipeline on local Spark; report: its chart, its page
     "dap.operations",  # ingest, run, status, query: boto3 on the deployed platform
     "dap.cost",  # cost: USD per run and per month from the synthesized templates
 )

@@ -82,11 +82,17 @@ MEASURED: dict[str, Any] = {
 }
 
 
-# Athena tables: the name in SQL -> (columns, partition column); the Glue table names of stacks/names.py
-def athena_tables() -> dict[str, tuple[str, ...]]:
-    from licence_etl import summary
+# The dataset the measurements below are of: `dap cost` estimates its pipeline and the shared resources.
+MODELLED_DATASET = "business_licences"
 
-    return {"licences": summary.LICENCES_NAMES, "licence_summary": summary.SUMMARY_NAMES}
+
+# Athena tables: the name in SQL -> its columns; the business licences' declared outputs (the measured
+# sizes above are of those tables)
+def athena_tables() -> dict[str, tuple[str, ...]]:
+    """Every declared dataset's output tables and their columns (what the named queries read)."""
+    from stacks.datasets import project_datasets
+
+    return {o.table: o.names for d in project_datasets() for o in d.outputs}
 
 
 def _strip_sql(sql: str) -> str:
@@ -494,10 +500,16 @@ def synthesize_templates(
     from stacks.config import cdk_json_context
     from stacks.platform_app import build_app
 
-    context: dict[str, Any] = {"stage": stage} if stage else {}
-    if settings:
-        name = stage or cdk_json_context()["stage"]
-        context = {"stage": name, "stages": with_settings(cdk_json_context()["stages"], name, settings)}
+    # The model's sizes are measured on the business licences: the estimate is of that dataset's
+    # pipeline (plus everything shared), so the app is synthesized with the stage's entry for it only.
+    name = stage or cdk_json_context()["stage"]
+    stages = with_settings(cdk_json_context()["stages"], name, settings or {})
+    if isinstance(stages.get(name), dict) and isinstance(stages[name].get("datasets"), list):
+        entries = [
+            d for d in stages[name]["datasets"] if isinstance(d, dict) and d.get("id") == MODELLED_DATASET
+        ]
+        stages[name]["datasets"] = entries or stages[name]["datasets"]
+    context: dict[str, Any] = {"stage": name, "stages": stages}
     outdir = tempfile.mkdtemp(prefix="dap-cost-")
     app, config = build_app(context or None, outdir=outdir, cloudformation_validation=False)
     try:
@@ -704,7 +716,7 @@ def estimate(
         add(
             LineItem(
                 "Glue",
-                f"job {job.name[:28]} ({job.execution_class})",
+                f"job {job.name[:48]} ({job.execution_class})",
                 used * starts,
                 used * starts * runs,
                 f"{used_job.dpus:g} DPU ({workers} x {job.worker_type}, {scaling}) x "
@@ -748,17 +760,25 @@ def estimate(
         )
     )
 
-    # Athena: every named query of the workgroup once per run, bytes from its columns
-    per_query = [query_scan_bytes(sql, rows, measured) for _, sql in deployment.named_queries]
+    # Athena: every named query of the workgroup once per run, bytes from its columns (the measured
+    # tables are the business licences'; another dataset's query is counted at the 10 MB minimum)
+    per_query, unmodelled = [], 0
+    for _, sql in deployment.named_queries:
+        try:
+            per_query.append(query_scan_bytes(sql, rows, measured))
+        except ValueError:
+            per_query.append(0)
+            unmodelled += 1
     athena = sum(athena_query_cost(b, prices) for b in per_query) * usage.athena_runs_per_query
     largest = max(per_query, default=0)
+    note = f"; {unmodelled} on unmeasured tables at the minimum" if unmodelled else ""
     add(
         LineItem(
             "Athena",
             f"{len(per_query)} named queries x {usage.athena_runs_per_query:g}/run",
             athena,
             athena * runs,
-            f"largest scans {largest / 1e6:.2f} MB; 10 MB minimum each",
+            f"largest scans {largest / 1e6:.2f} MB; 10 MB minimum each{note}",
         )
     )
 
@@ -840,11 +860,11 @@ def format_estimate(est: Estimate) -> str:
     lines = [
         f"vancouver-dap cost estimate, stage {est.stage}: {u.rows:,} rows, {u.runs_per_month:g} runs/month "
         f"(USD, list prices of {json.loads(PRICES_PATH.read_text())['taken']}, dap/prices.json)",
-        f"{'service':<13} {'item':<52} {'per run':>10} {'per month':>10}  basis",
+        f"{'service':<13} {'item':<60} {'per run':>10} {'per month':>10}  basis",
     ]
     for i in est.items:
-        lines.append(f"{i.service:<13} {i.item[:52]:<52} {i.per_run:>10.4f} {i.per_month:>10.4f}  {i.basis}")
-    lines.append(f"{'TOTAL':<13} {'':<52} {est.per_run:>10.4f} {est.per_month:>10.4f}")
+        lines.append(f"{i.service:<13} {i.item[:60]:<60} {i.per_run:>10.4f} {i.per_month:>10.4f}  {i.basis}")
+    lines.append(f"{'TOTAL':<13} {'':<60} {est.per_run:>10.4f} {est.per_month:>10.4f}")
     fixed = est.per_month - est.per_run * u.runs_per_month
     lines.append(
         "  of which not billed per pipeline run (keys, storage, alarms, scheduled crawls and profiles): "
@@ -890,12 +910,12 @@ def format_comparison(left: Estimate, right: Estimate, left_name: str, right_nam
     lines = [
         f"per run and per month, {left_name} vs {right_name} "
         f"({left.usage.rows:,} rows, {left.usage.runs_per_month:g} runs/month)",
-        f"{'service':<13} {'item':<44} " + " ".join(f"{c:>{width}}" for c in columns),
+        f"{'service':<13} {'item':<56} " + " ".join(f"{c:>{width}}" for c in columns),
     ]
 
     def row(service: str, label: str, values: list[float | None]) -> str:
         cells = " ".join(f"{v:>{width}.4f}" if v is not None else f"{'-':>{width}}" for v in values)
-        return f"{service:<13} {label[:44]:<44} {cells}"
+        return f"{service:<13} {label[:56]:<56} {cells}"
 
     for key in keys:
         x, y = a.get(key), b.get(key)

@@ -1,7 +1,9 @@
-"""``dap ingest | run | status | query``: operate the deployed platform of one stage with boto3.
+"""``dap ingest | run | profile | status | query``: operate the deployed platform of one stage with boto3.
 
-Every command takes ``--stage`` (default dev); the region and stack names come from the stage config,
-bucket names and ARNs from the stacks' CloudFormation outputs (:mod:`dap.aws.deployed`). Every client
+Every command takes ``--stage`` (default dev) and ``--dataset`` (required when the stage runs more than
+one dataset; the error names the choices); the region and stack names come from the stage config,
+bucket names and ARNs from the stacks' CloudFormation outputs (:mod:`dap.aws.deployed`), each dataset's
+under its own name (``BusinessLicencesStateMachineArn``, :meth:`DatasetNames.output`). Every client
 uses botocore's adaptive retry mode (10 retries), so throttling is absorbed; a request still throttled
 after that is reported as one line.
 
@@ -29,7 +31,9 @@ from botocore.exceptions import ClientError
 from dap.aws.deployed import Deployed, parse_s3_uri
 from dap.cli import CommandError
 from dap.portal_csv import PortalCsvError, normalize_portal_csv
-from stacks.layout import INCOMING_PREFIX, PROFILES_PREFIX
+from stacks.config import StageDataset
+from stacks.layout import DatasetLayout
+from stacks.names import pascal
 
 # Athena SQL pricing, https://aws.amazon.com/athena/pricing/ : $5.00 per TB scanned, rounded up to the
 # next MB, 10 MB minimum per query (same figures in /work/shared/FACTS.md). Decimal units, so the
@@ -123,21 +127,55 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# --------------------------------------------------------------------------- datasets
+
+
+def stage_dataset(deployed: Deployed, dataset_id: str | None) -> StageDataset:
+    """The dataset a command acts on: ``--dataset``, or the stage's only one."""
+    config = deployed.config
+    choices = ", ".join(config.dataset_ids)
+    if dataset_id is None:
+        if len(config.datasets) == 1:
+            return config.datasets[0]
+        raise CommandError(
+            f"stage {config.stage} runs {len(config.datasets)} datasets; choose one with --dataset: {choices}"
+        )
+    if dataset_id not in config.dataset_ids:
+        raise CommandError(
+            f"--dataset {dataset_id!r} is not a dataset of stage {config.stage}; choose one of: {choices}"
+        )
+    return config.dataset(dataset_id)
+
+
+def dataset_output(deployed: Deployed, dataset: StageDataset, key: str) -> str:
+    """A Pipeline stack output of one dataset (``<DatasetPascal><key>``)."""
+    return deployed.output("pipeline", f"{pascal(dataset.id)}{key}")
+
+
+def _dataset_option(deployed: Deployed, dataset: StageDataset) -> str:
+    """``--dataset ID`` for the hints printed after a command, when the stage needs it."""
+    return f" --dataset {dataset.id}" if len(deployed.config.datasets) > 1 else ""
+
+
 # --------------------------------------------------------------------------- ingest
 
 
-def ingest(deployed: Deployed, csv_path: str | Path, out: TextIO | None = None) -> int:
-    """Check the CSV locally, then upload its normalized copy to the raw prefix with SSE-KMS."""
+def ingest(
+    deployed: Deployed, csv_path: str | Path, out: TextIO | None = None, dataset_id: str | None = None
+) -> int:
+    """Check the CSV locally against the dataset's declaration, then upload its normalized copy to the
+    dataset's raw prefix with SSE-KMS."""
     out = out or sys.stdout
     csv_path = Path(csv_path)
+    entry = stage_dataset(deployed, dataset_id)
     with tempfile.TemporaryDirectory(prefix="dap-ingest-") as tmp:
         normalized = Path(tmp) / csv_path.name
         try:  # checks the file first: a bad file never reaches AWS
-            info = normalize_portal_csv(csv_path, normalized)
+            info = normalize_portal_csv(csv_path, normalized, entry.dataset)
         except PortalCsvError as error:
             raise CommandError(str(error)) from None
         bucket = deployed.output("storage", "RawBucketName")
-        prefix = deployed.output("storage", "RawPrefix")
+        prefix = DatasetLayout(entry.id).raw  # the stacks' own layout: ingest needs only the storage stack
         key_arn = deployed.output("storage", "PlatformKeyArn")
         key = prefix.rstrip("/") + "/" + csv_path.name if prefix else csv_path.name
         uri = f"s3://{bucket}/{key}"
@@ -155,7 +193,8 @@ def ingest(deployed: Deployed, csv_path: str | Path, out: TextIO | None = None) 
         f"encryption {head.get('ServerSideEncryption', 'none')} with {head.get('SSEKMSKeyId', '-')}",
         file=out,
     )
-    print(f"  start the pipeline with: dap run --stage {deployed.config.stage} --wait", file=out)
+    command = f"dap run --stage {deployed.config.stage}{_dataset_option(deployed, entry)} --wait"
+    print(f"  start the pipeline with: {command}", file=out)
     return 0
 
 
@@ -197,26 +236,28 @@ def ingest_from_portal(
     force: bool = False,
     portal_url: str | None = None,
     out: TextIO | None = None,
+    dataset_id: str | None = None,
 ) -> int:
-    """Pull the stage's portal dataset into the raw prefix, as the scheduled Lambda does (same code)."""
-    from licence_etl.schema import RAW_HEADER
+    """Pull the dataset's portal export into its raw prefix, as the scheduled Lambda does (same code)."""
     from portal_ingest import ingest as portal_ingest
     from portal_ingest.portal import PortalError, PortalSettings
 
     out = out or sys.stdout
+    entry = stage_dataset(deployed, dataset_id)
+    declared = entry.dataset
     source = deployed.config.ingestion
     settings = PortalSettings(
         base_url=portal_url or source.portal_base_url,
-        dataset_id=source.dataset_id,
+        dataset_id=declared.portal_dataset_id,
         where=(where if where is not None else source.where) or None,
     )
     bucket = deployed.output("storage", "RawBucketName")
-    raw_prefix = deployed.output("storage", "RawPrefix")
-    file_name = source.raw_file_name
+    raw_prefix = DatasetLayout(entry.id).raw
+    file_name = entry.raw_file_name
     target = portal_ingest.Target(
         bucket,
         raw_prefix + file_name,
-        INCOMING_PREFIX + file_name,
+        DatasetLayout(entry.id).incoming + file_name,
         deployed.output("storage", "PlatformKeyArn"),
     )
     progress = ByteProgress()
@@ -226,7 +267,9 @@ def ingest_from_portal(
                 deployed.client("s3"),
                 settings,
                 target,
-                RAW_HEADER,
+                declared.raw_header,
+                delimiter=declared.format.delimiter,
+                encoding=declared.format.encoding,
                 force=force,
                 progress=progress.update,
                 log=lambda line: None,
@@ -238,8 +281,8 @@ def ingest_from_portal(
     print(f"{result.outcome} {result.uri}", file=out)
     print(f"  {result.reason}", file=out)
     if result.outcome == "uploaded":
-        print("  the upload starts a pipeline run (Object Created); follow it with: "
-              f"dap run --stage {deployed.config.stage} --wait", file=out)  # fmt: skip
+        command = f"dap status --stage {deployed.config.stage}{_dataset_option(deployed, entry)}"
+        print(f"  the upload starts a pipeline run (Object Created); follow it with: {command}", file=out)
     return 0
 
 
@@ -250,10 +293,13 @@ def execution_name(now: datetime | None = None) -> str:
     return f"manual-{(now or _now()):%Y%m%dT%H%M%SZ}"
 
 
-def start_run(deployed: Deployed, out: TextIO | None = None, force: bool = False) -> str:
-    """Start an execution; ``force`` processes the raw input even if it is the last successful run's."""
+def start_run(
+    deployed: Deployed, out: TextIO | None = None, force: bool = False, dataset_id: str | None = None
+) -> str:
+    """Start an execution of the dataset's state machine; ``force`` processes the raw input even if it
+    is the last successful run's."""
     out = out or sys.stdout
-    arn = deployed.output("pipeline", "StateMachineArn")
+    arn = dataset_output(deployed, stage_dataset(deployed, dataset_id), "StateMachineArn")
     name = execution_name()
     execution_input = json.dumps({"force": True} if force else {})
     with deployed.errors("start the pipeline"):
@@ -348,24 +394,35 @@ def follow_run(
 
 
 def run(
-    deployed: Deployed, wait: bool, poll_seconds: float = 5.0, out: TextIO | None = None, force: bool = False
+    deployed: Deployed,
+    wait: bool,
+    poll_seconds: float = 5.0,
+    out: TextIO | None = None,
+    force: bool = False,
+    dataset_id: str | None = None,
 ) -> int:
     out = out or sys.stdout
-    execution_arn = start_run(deployed, out, force)
+    entry = stage_dataset(deployed, dataset_id)
+    execution_arn = start_run(deployed, out, force, entry.id)
     if not wait:
-        print(f"  follow it with: dap status --stage {deployed.config.stage}", file=out)
+        print(
+            f"  follow it with: dap status --stage {deployed.config.stage}{_dataset_option(deployed, entry)}",
+            file=out,
+        )
         return 0
     return follow_run(deployed, execution_arn, poll_seconds, out)
 
 
-def profile(deployed: Deployed, out: TextIO | None = None) -> int:
-    """Start the DataBrew profile job now (it also runs on its own schedule, never on the run path)."""
+def profile(deployed: Deployed, out: TextIO | None = None, dataset_id: str | None = None) -> int:
+    """Start the dataset's DataBrew profile job now (it also runs on its own schedule, never on the run
+    path)."""
     out = out or sys.stdout
-    job = deployed.output("pipeline", "ProfileJobName")
+    entry = stage_dataset(deployed, dataset_id)
+    job = dataset_output(deployed, entry, "ProfileJobName")
     with deployed.errors(f"start the DataBrew profile job {job}"):
         run_id = deployed.client("databrew").start_job_run(Name=job)["RunId"]
     print(f"started profile job {job}: run {run_id}", file=out)
-    print(f"  results under the transformed bucket's {PROFILES_PREFIX}", file=out)
+    print(f"  results under the transformed bucket's {DatasetLayout(entry.id).profiles}", file=out)
     return 0
 
 
@@ -423,10 +480,13 @@ def _report_lines(report: dict[str, Any], now: datetime) -> list[str]:
     return lines
 
 
-def status(deployed: Deployed, limit: int = 5, out: TextIO | None = None) -> int:
+def status(
+    deployed: Deployed, limit: int = 5, out: TextIO | None = None, dataset_id: str | None = None
+) -> int:
     out = out or sys.stdout
-    arn = deployed.output("pipeline", "StateMachineArn")
-    report_uri = deployed.output("pipeline", "QualityReportUri")
+    entry = stage_dataset(deployed, dataset_id)
+    arn = dataset_output(deployed, entry, "StateMachineArn")
+    report_uri = dataset_output(deployed, entry, "QualityReportUri")
     sfn = deployed.client("stepfunctions")
     now = _now()
     with deployed.errors("list the pipeline runs"):
@@ -436,7 +496,10 @@ def status(deployed: Deployed, limit: int = 5, out: TextIO | None = None) -> int
             found = sfn.list_executions(stateMachineArn=arn, statusFilter="SUCCEEDED", maxResults=1)
             last_ok = next(iter(found["executions"]), None)
 
-    print(f"stage {deployed.config.stage} ({deployed.region}): {arn.rsplit(':', 1)[-1]}", file=out)
+    print(
+        f"stage {deployed.config.stage} ({deployed.region}), dataset {entry.id}: {arn.rsplit(':', 1)[-1]}",
+        file=out,
+    )
     if executions:
         rows = []
         for e in executions:
@@ -449,7 +512,11 @@ def status(deployed: Deployed, limit: int = 5, out: TextIO | None = None) -> int
         )
         print("\n".join("  " + line for line in table.splitlines()), file=out)
     else:
-        print(f"no runs yet; start one with: dap run --stage {deployed.config.stage} --wait", file=out)
+        print(
+            f"no runs yet; start one with: dap run --stage {deployed.config.stage}"
+            f"{_dataset_option(deployed, entry)} --wait",
+            file=out,
+        )
 
     if last_ok is not None:
         ended = last_ok.get("stopDate") or last_ok["startDate"]
@@ -534,15 +601,36 @@ def _results(
     return columns, rows[:max_rows], len(rows) > max_rows or bool(token)
 
 
-def query(deployed: Deployed, name: str, max_rows: int = 100, out: TextIO | None = None) -> int:
+def query_name(deployed: Deployed, name: str, dataset_id: str | None) -> str:
+    """The named query to run: ``<dataset>-<name>`` for the dataset (``--dataset``, or the stage's only
+    one); with several datasets and no ``--dataset``, ``name`` must be a full name."""
+    config = deployed.config
+    if dataset_id is None and len(config.datasets) > 1:
+        return name
+    entry = stage_dataset(deployed, dataset_id)
+    return name if name.startswith(f"{entry.id}-") else f"{entry.id}-{name}"
+
+
+def query(
+    deployed: Deployed,
+    name: str,
+    max_rows: int = 100,
+    out: TextIO | None = None,
+    dataset_id: str | None = None,
+) -> int:
     out = out or sys.stdout
     workgroup = deployed.output("pipeline", "WorkgroupName")
+    wanted = query_name(deployed, name, dataset_id)
     queries = named_queries(deployed, workgroup)
-    if name not in queries:
+    if wanted not in queries:
         known = ", ".join(sorted(queries)) or "none"
-        raise CommandError(f"no named query {name!r} in workgroup {workgroup}; known: {known}")
+        raise CommandError(f"no named query {wanted!r} in workgroup {workgroup}; known: {known}")
+    name = wanted
     named = queries[name]
-    database = named.get("Database") or deployed.output("pipeline", "GlueDatabaseName")
+    database = named.get("Database")
+    if not database:
+        entry = stage_dataset(deployed, name.split("-", 1)[0] if dataset_id is None else dataset_id)
+        database = dataset_output(deployed, entry, "GlueDatabaseName")
     athena = deployed.client("athena")
     with deployed.errors(f"start query {name}"):
         execution_id = athena.start_query_execution(
@@ -603,8 +691,10 @@ def _ingest_command(args: argparse.Namespace) -> int:
     if not args.from_portal and (args.where or args.force or args.portal_url):
         raise CommandError("--where, --force and --portal-url go with --from-portal")
     if args.from_portal:
-        return ingest_from_portal(_deployed(args), args.where, args.force, args.portal_url)
-    return ingest(_deployed(args), args.csv)
+        return ingest_from_portal(
+            _deployed(args), args.where, args.force, args.portal_url, dataset_id=args.dataset
+        )
+    return ingest(_deployed(args), args.csv, dataset_id=args.dataset)
 
 
 def register(commands) -> None:
@@ -613,6 +703,10 @@ def register(commands) -> None:
     def add(name: str, help_text: str, handler) -> argparse.ArgumentParser:
         parser = commands.add_parser(name, help=help_text, description=help_text + "." + retry_note)
         parser.add_argument("--stage", default="dev", help="stage from cdk.json (default: dev)")
+        parser.add_argument(
+            "--dataset",
+            help="dataset id of the stage (stages.<s>.datasets in cdk.json); required when it has several",
+        )
         parser.set_defaults(handler=handler)
         return parser
 
@@ -622,9 +716,9 @@ def register(commands) -> None:
         "--from-portal, pull the export from the open-data portal as the scheduled ingestion does",
         _ingest_command,
     )
-    parser.add_argument("csv", nargs="?", help="the business-licences CSV in the portal export format (';')")
+    parser.add_argument("csv", nargs="?", help="the dataset's CSV in its portal export format (its [format])")
     parser.add_argument(
-        "--from-portal", action="store_true", help="download the stage's dataset export from the portal"
+        "--from-portal", action="store_true", help="download the dataset's export from the portal"
     )
     parser.add_argument("--where", help="with --from-portal: an ODSQL filter, e.g. \"folderyear >= '24'\"")
     parser.add_argument("--force", action="store_true", help="with --from-portal: download even if unchanged")
@@ -632,8 +726,8 @@ def register(commands) -> None:
 
     parser = add(
         "run",
-        "start the pipeline state machine",
-        lambda a: run(_deployed(a), a.wait, a.poll_seconds, force=a.force),
+        "start the dataset's pipeline state machine",
+        lambda a: run(_deployed(a), a.wait, a.poll_seconds, force=a.force, dataset_id=a.dataset),
     )
     parser.add_argument(
         "--force", action="store_true", help="process the raw input even if the last successful run did"
@@ -643,21 +737,24 @@ def register(commands) -> None:
 
     add(
         "profile",
-        "start the DataBrew profile job now (column statistics, PII detection, the ruleset)",
-        lambda a: profile(_deployed(a)),
+        "start the dataset's DataBrew profile job now (column statistics, PII detection, the ruleset)",
+        lambda a: profile(_deployed(a), dataset_id=a.dataset),
     )
 
     parser = add(
         "status",
-        "last runs, data-quality counts and data freshness",
-        lambda a: status(_deployed(a), a.limit),
+        "the dataset's last runs, data-quality counts and data freshness",
+        lambda a: status(_deployed(a), a.limit, dataset_id=a.dataset),
     )
     parser.add_argument("--limit", type=_positive_int, default=5, help="runs to list (default: 5)")
 
     parser = add(
         "query",
         "run a named Athena query of the workgroup and print the result with its cost",
-        lambda a: query(_deployed(a), a.name, a.max_rows),
+        lambda a: query(_deployed(a), a.name, a.max_rows, dataset_id=a.dataset),
     )
-    parser.add_argument("name", help="named query (the stem of a queries/*.sql file)")
+    parser.add_argument(
+        "name",
+        help="named query: the stem of a datasets/<id>/queries/*.sql file (with --dataset), or <id>-<stem>",
+    )
     parser.add_argument("--max-rows", type=_positive_int, default=100, help="rows to print (default: 100)")

@@ -1,14 +1,17 @@
-"""Checking and reading a City of Vancouver business-licences CSV in the portal export format.
+"""Checking and reading a dataset's raw CSV in the City of Vancouver portal export format.
 
 The check itself is :mod:`portal_ingest.csv_check` (streaming, standard library only), shared with the
 ingestion Lambda and ``dap ingest --from-portal``: a wrong file fails on the laptop with one clear line
 instead of inside a DataBrew job, and the same way as a wrong download. This module applies it to
-files, with the business-licence columns (:data:`licence_etl.schema.RAW_HEADER`).
+files, with what the dataset declares (``datasets/<id>/dataset.toml``): the raw header
+(``Dataset.raw_header``, the ``raw`` names of ``[schema]``), the delimiter and the encoding
+(``[format]``). The business licences are ``;``-separated UTF-8 with a BOM; the employee remuneration
+export is ``;``-separated UTF-8 without a BOM and without any quoting. Every function takes the
+``dataset``; without one it is the business licences (what ``dap ingest`` uploads).
 
 ``read_portal_csv`` reads such a file with Spark, all columns as strings (no ``inferSchema``), with the
-canonical :data:`licence_etl.schema.RAW_HEADER` names and order. Blank fields (``;;`` and ``;"";``)
-become null, the way DataBrew treats an empty CSV cell as a missing value, so a blank FeePaid is a
-null fee, not an empty string.
+canonical raw header names and order. Blank fields (``;;`` and ``;"";``) become null, the way DataBrew
+treats an empty CSV cell as a missing value, so a blank FeePaid is a null fee, not an empty string.
 
 ``normalize_portal_csv`` writes the copy to upload: canonical header names, no BOM, data unchanged.
 """
@@ -20,14 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from licence_etl.schema import RAW_HEADER
-from portal_ingest.csv_check import BOM, DELIMITER, PortalCsvError, PortalCsvStream
+from portal_ingest.csv_check import BOM, PortalCsvError, PortalCsvStream
 
 if TYPE_CHECKING:
+    from dataset_etl.declaration import Dataset
     from pyspark.sql import DataFrame, SparkSession
 
 __all__ = ["PortalCsvError", "PortalCsvInfo", "check_portal_csv", "normalize_portal_csv", "read_portal_csv"]
 _CHUNK = 1 << 20
+DEFAULT_DATASET = "business_licences"
 
 
 @dataclass(frozen=True)
@@ -36,11 +40,19 @@ class PortalCsvInfo:
 
     path: Path
     header: tuple[str, ...]  # as written in the file (BOM stripped), file order
-    columns: tuple[str, ...]  # canonical RAW_HEADER names in file order
+    columns: tuple[str, ...]  # canonical raw header names in file order
     has_bom: bool
     line_ending: str  # "CRLF" or "LF"
     data_rows: int  # physical lines after the header (the portal writes no embedded newlines)
     size_bytes: int
+
+
+def _dataset(dataset: Dataset | None) -> Dataset:
+    if dataset is not None:
+        return dataset
+    from stacks.datasets import project_dataset
+
+    return project_dataset(DEFAULT_DATASET)
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
@@ -49,8 +61,10 @@ def _chunks(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
-def _stream(src: Path) -> PortalCsvStream:
-    stream = PortalCsvStream(src.name, RAW_HEADER)
+def _stream(src: Path, dataset: Dataset) -> PortalCsvStream:
+    stream = PortalCsvStream(
+        src.name, dataset.raw_header, delimiter=dataset.format.delimiter, encoding=dataset.format.encoding
+    )
     if not src.is_file():
         raise stream.fail("no such file")
     return stream
@@ -63,39 +77,40 @@ def _info(path: Path, stream: PortalCsvStream) -> PortalCsvInfo:
     )
 
 
-def check_portal_csv(path: str | Path) -> PortalCsvInfo:
+def check_portal_csv(path: str | Path, dataset: Dataset | None = None) -> PortalCsvInfo:
     """Check encoding, delimiter, header and the first rows' field counts; raise :class:`PortalCsvError`."""
     path = Path(path)
-    stream = _stream(path)
+    stream = _stream(path, _dataset(dataset))
     for chunk in _chunks(path):
         stream.feed(chunk)
     return _info(path, stream)
 
 
-def spark_read_options() -> dict[str, str]:
-    """The CSV options the local reader uses (the DataBrew dataset declares the same: ';', header)."""
+def spark_read_options(dataset: Dataset | None = None) -> dict[str, str]:
+    """The CSV options the local reader uses (the DataBrew dataset declares the same delimiter, header)."""
     return {
         "header": "true",
-        "sep": DELIMITER,
+        "sep": _dataset(dataset).format.delimiter,
         "quote": '"',
         "escape": '"',
-        "encoding": "UTF-8",
+        "encoding": "UTF-8",  # utf-8-sig too: the header line (with the BOM) is skipped, not read
         "mode": "PERMISSIVE",
         "multiLine": "false",
         "enforceSchema": "true",  # our schema's names, by position; the check already matched the header
     }
 
 
-def read_portal_csv(spark: SparkSession, path: str | Path) -> DataFrame:
-    """Check ``path`` and read it as a DataFrame of 25 string columns named and ordered as RAW_HEADER."""
+def read_portal_csv(spark: SparkSession, path: str | Path, dataset: Dataset | None = None) -> DataFrame:
+    """Check ``path`` and read it as a DataFrame of string columns named and ordered as the raw header."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
-    info = check_portal_csv(path)
+    dataset = _dataset(dataset)
+    info = check_portal_csv(path, dataset)
     schema = StructType([StructField(name, StringType(), True) for name in info.columns])
-    df = spark.read.options(**spark_read_options()).schema(schema).csv(str(Path(path).resolve()))
+    df = spark.read.options(**spark_read_options(dataset)).schema(schema).csv(str(Path(path).resolve()))
     cols = []
-    for name in RAW_HEADER:
+    for name in dataset.raw_header:
         col = F.col(f"`{name}`")
         if name == info.columns[-1]:
             col = F.regexp_replace(col, "\r$", "")  # belt and braces: never a CR in the last column
@@ -105,15 +120,15 @@ def read_portal_csv(spark: SparkSession, path: str | Path) -> DataFrame:
     return df.select(*cols)
 
 
-def normalize_portal_csv(src: str | Path, dst: str | Path) -> PortalCsvInfo:
-    """Check ``src`` and copy it to ``dst`` with the header spelled as RAW_HEADER, without the BOM.
+def normalize_portal_csv(src: str | Path, dst: str | Path, dataset: Dataset | None = None) -> PortalCsvInfo:
+    """Check ``src`` and copy it to ``dst`` with the header spelled as the raw header, without a BOM.
 
     For ``dap ingest``: the recipe's RENAME steps name the raw columns case-sensitively, and the
     DataBrew guide does not say whether a dataset strips a UTF-8 BOM from the first header name, so
     the uploaded object carries exactly the canonical names. The data lines are copied byte for byte.
     """
     src, dst = Path(src), Path(dst)
-    stream = _stream(src)
+    stream = _stream(src, _dataset(dataset))
     dst.parent.mkdir(parents=True, exist_ok=True)
     try:
         with dst.open("wb") as out:

@@ -1,8 +1,12 @@
-"""Run the DataBrew recipe JSON locally on Spark, one documented operation at a time.
+"""Run a dataset's DataBrew recipe JSON locally on Spark, one documented operation at a time.
 
-The recipe in ``databrew_recipes/`` is the single source of truth: the Pipeline stack deploys it as an
-``AWS::DataBrew::Recipe`` and this module executes the very same steps on a DataFrame, so the local
-run and its tests exercise what DataBrew runs. Each operation is one small function registered in
+A dataset's recipe (``recipe`` of its ``datasets/<id>/dataset.toml``, e.g.
+``databrew_recipes/business_licences_cleaning.json``) is the single source of truth: the Pipeline stack
+deploys it as an ``AWS::DataBrew::Recipe`` and this module executes the very same steps on a DataFrame,
+so the local run and its tests exercise what DataBrew runs. The input is read as the dataset declares
+it (``dap.portal_csv``: delimiter, encoding, raw header), and the result must be exactly the dataset's
+cleaned columns (``Dataset.columns``: names and Glue types), written as Parquet partitioned by its
+``partition_column``. Each operation is one small function registered in
 :data:`OPERATIONS`; an operation (or a parameter value) that is not implemented raises
 :class:`RecipeError` naming the step, so a recipe edit that the local runner cannot honour fails loudly
 instead of being skipped.
@@ -32,11 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from licence_etl.schema import CLEANED_COLUMNS, PARTITION_COLUMN
-
 from dap.databrew_reference import REMOVE_COMBINED_FLAGS, check_recipe
 
 if TYPE_CHECKING:
+    from dataset_etl.declaration import Dataset
     from pyspark.sql import Column, DataFrame, SparkSession
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -337,10 +340,10 @@ def apply_recipe(df: DataFrame, steps: list[dict[str, Any]], *, cluster_by: str 
 
 
 # -- schema contract and the job ----------------------------------------------------------------------
-def check_cleaned_schema(df: DataFrame) -> None:
-    """Raise :class:`RecipeError` unless ``df`` has exactly the CLEANED_COLUMNS names and Glue types."""
+def check_cleaned_schema(df: DataFrame, dataset: Dataset) -> None:
+    """Raise :class:`RecipeError` unless ``df`` has exactly the dataset's cleaned column names and types."""
     actual = dict(df.dtypes)
-    expected = {c.name: c.type for c in CLEANED_COLUMNS}
+    expected = {c.name: c.type for c in dataset.columns}
     problems = []
     missing = [n for n in expected if n not in actual]
     extra = [n for n in actual if n not in expected]
@@ -352,7 +355,10 @@ def check_cleaned_schema(df: DataFrame) -> None:
     if wrong:
         problems.append("; ".join(wrong))
     if problems:
-        raise RecipeError("recipe output does not match schema.CLEANED_COLUMNS: " + "; ".join(problems))
+        raise RecipeError(
+            f"recipe output does not match the [schema] of {dataset.folder}/dataset.toml: "
+            + "; ".join(problems)
+        )
 
 
 _AQE_EXCLUDED_RULES = "spark.sql.adaptive.optimizer.excludedRules"
@@ -380,18 +386,19 @@ def _keep_observed_plan(spark: SparkSession) -> Iterator[None]:
 
 def run_recipe_job(
     spark: SparkSession,
+    dataset: Dataset,
     input_csv: str | Path,
     output_dir: str | Path,
-    recipe: str | Path | list[dict[str, Any]] = DEFAULT_RECIPE,
+    recipe: str | Path | list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Local twin of the DataBrew recipe job: portal CSV -> recipe -> Snappy Parquet by ``file_year``.
+    """Local twin of the DataBrew recipe job: portal CSV -> recipe -> Snappy Parquet by partition column.
 
-    ``output_dir`` plays ``s3://<transformed>/cleaned/business_licences/`` and is replaced entirely
-    (like the job's ``Overwrite: true``). Returns ``rows_read``, ``rows_written``,
-    ``duplicates_removed``, ``output_dir`` and ``seconds``.
+    ``recipe`` defaults to the dataset's (``dataset.recipe_path``). ``output_dir`` plays
+    ``s3://<transformed>/cleaned/<id>/`` and is replaced entirely (like the job's ``Overwrite: true``).
+    Returns ``rows_read``, ``rows_written``, ``duplicates_removed``, ``output_dir`` and ``seconds``.
 
-    One Spark job: the CSV is read once, the dedupe's shuffle is the one that groups the rows by
-    ``file_year`` for the write, and both counts are observed on the way (``DataFrame.observe``)
+    One Spark job: the CSV is read once, the dedupe's shuffle is the one that groups the rows by the
+    partition column for the write, and both counts are observed on the way (``DataFrame.observe``)
     instead of reading the CSV and the written Parquet a second time.
     """
     from pyspark.sql import Observation
@@ -400,18 +407,21 @@ def run_recipe_job(
     from dap.portal_csv import read_portal_csv
 
     started = time.perf_counter()
+    if recipe is None:
+        recipe = dataset.recipe_path
     steps = recipe if isinstance(recipe, list) else load_recipe(recipe)
     problems = check_recipe(steps)  # a list passed in is held to the same reference as a file
     if problems:
         raise RecipeError("not a recipe DataBrew documents:\n" + "\n".join(problems))
     read, written = Observation("recipe_rows_read"), Observation("recipe_rows_written")
-    raw = read_portal_csv(spark, input_csv).observe(read, F.count(F.lit(1)).alias("rows"))
-    cleaned = apply_recipe(raw, steps, cluster_by=PARTITION_COLUMN)
-    check_cleaned_schema(cleaned)
-    ordered = cleaned.select(*[c.name for c in CLEANED_COLUMNS])
+    partition = dataset.partition_column
+    raw = read_portal_csv(spark, input_csv, dataset).observe(read, F.count(F.lit(1)).alias("rows"))
+    cleaned = apply_recipe(raw, steps, cluster_by=partition)
+    check_cleaned_schema(cleaned, dataset)
+    ordered = cleaned.select(*dataset.column_names)
     dedupe = any(s["Action"]["Operation"] in ROW_REMOVING_OPERATIONS for s in steps)
     if not dedupe:
-        ordered = ordered.repartition(PARTITION_COLUMN)  # no dedupe shuffle to group the years
+        ordered = ordered.repartition(_ref(partition))  # no dedupe shuffle to group the partitions
     out = str(Path(output_dir).resolve())
     with _keep_observed_plan(spark):
         (
@@ -419,7 +429,7 @@ def run_recipe_job(
             .write.mode("overwrite")
             .option("partitionOverwriteMode", "static")  # replace the whole table, not only touched years
             .option("compression", "snappy")
-            .partitionBy(PARTITION_COLUMN)
+            .partitionBy(partition)
             .parquet(out)
         )
     rows_read, rows_written = int(read.get["rows"]), int(written.get["rows"])

@@ -1,43 +1,41 @@
-"""The summary chart from the curated summary CSV, for ``dap local``, ``dap report`` and ``--from-s3``.
+"""A dataset's chart, for ``dap local``, ``dap report`` and ``dap report --from-s3``.
 
-The drawing itself (one house style: title, both axes labelled with units, readable dates, the report
-date and data source in a caption) is ``licence_etl.chart``, shared with the Glue summary job, which
-embeds the same chart in the deployed HTML run report. This module reads the summary CSV
-(``summary_csv/``, one file with a header, columns of ``licence_etl.summary.SUMMARY_COLUMNS``) so the
-same function serves the local run (``local_run/curated/summary_csv/``) and ``dap report --from-s3``
-(the deployed curated bucket).
+Every dataset may declare a ``[chart]`` of one of its curated outputs (``datasets/<id>/dataset.toml``:
+``kind``, ``output``, and the output columns it draws). The drawing itself (one house style: title,
+labelled axes with units, readable dates, the report date and data source in a caption) is
+``dataset_etl.chart``, shared with the Glue summary job, which embeds the same chart in the deployed
+HTML run report. This module gets the chart output's rows to it:
 
-The CSV is read with the ``csv`` module: a blank ``avg_fee_paid`` (no known fee that day) is a gap in
-the fee line, not a zero. ``--from-s3`` finds the curated bucket through the storage stack's outputs
-(``dap.aws.deployed``).
+* ``dap local``: from the output's Parquet it has just written (:func:`chart_rows_from_parquet`);
+* ``dap report``: from the output's CSV when it declares ``csv = true`` (no Spark needed,
+  :func:`chart_rows_from_csv`), else from its Parquet;
+* ``dap report --from-s3``: from the output's CSV in the stage's curated bucket (found through the
+  storage stack's outputs, ``dap.aws.deployed``), ``<id>/<output>_csv/``.
+
+The CSV is read with the ``csv`` module and typed by the output's declared column types: a blank value
+is a missing one (a gap in a line), not a zero.
 """
 
 from __future__ import annotations
 
 import csv
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from licence_etl.chart import (  # noqa: F401  (re-exported: the chart's public names)
-    DENSE_DAYS,
-    EMPLOYEES_COLOUR,
-    FEE_COLOUR,
-    ROLLING_DAYS,
-    SummaryPoint,
-    draw_chart,
-    rolling_mean,
-)
+if TYPE_CHECKING:
+    from dataset_etl.declaration import Dataset
+    from pyspark.sql import SparkSession
 
-REQUIRED_COLUMNS = ("issue_date", "max_number_of_employees", "avg_fee_paid")
 STORAGE_STACK_ROLE = "storage"
 CURATED_BUCKET_OUTPUT = "CuratedBucketName"
 
 
 class ChartError(ValueError):
-    """The summary CSV cannot be charted (message: one line)."""
+    """The chart's rows cannot be read or drawn (message: one line)."""
 
 
 @dataclass(frozen=True)
@@ -45,71 +43,99 @@ class ChartInfo:
     path: Path
     width: int
     height: int
-    days: int
-    first_day: date | None
-    last_day: date | None
+    rows: int
     report_date: date | None = None
 
 
-def _number(text: str | None, kind: type) -> Any:
-    text = (text or "").strip()
-    if not text:
-        return None
-    return kind(float(text)) if kind is int else kind(text)
+def chart_columns(dataset: Dataset) -> tuple[str, ...]:
+    """The columns of the chart's output the chart reads (its settings that name output columns)."""
+    if dataset.chart is None:
+        return ()
+    names = dataset.output(dataset.chart.output).names
+    return tuple(dict.fromkeys(v for v in dataset.chart.settings.values() if v in names))
 
 
-def read_summary(csv_path: str | Path) -> tuple[list[SummaryPoint], date | None]:
-    """(day-sorted points, the latest ``report_date`` in the file or None); raises :class:`ChartError`
-    if the file is not a summary CSV."""
+_PARSERS = {
+    "date": date.fromisoformat,
+    "timestamp": datetime.fromisoformat,
+    "int": int,
+    "bigint": int,
+    "double": float,
+    "boolean": lambda text: text.lower() == "true",
+    "string": str,
+}
+
+
+def chart_rows_from_csv(csv_path: str | Path, dataset: Dataset) -> list[dict[str, Any]]:
+    """The chart output's rows from its CSV (header + rows, as summarize writes it), typed by the
+    declaration; raises :class:`ChartError` if the file is not that output's CSV."""
     path = Path(csv_path)
+    output = dataset.output(dataset.chart.output)
+    wanted = chart_columns(dataset)
+    types = {c.name: c.type for c in output.columns}
+    if "report_date" in types:
+        wanted = (*wanted, "report_date") if "report_date" not in wanted else wanted
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        missing = [c for c in wanted if c not in (reader.fieldnames or [])]
         if missing:
-            raise ChartError(f"{path.name}: not a summary CSV, missing column(s) {', '.join(missing)}")
-        points, report_dates = [], set()
-        for line_no, row in enumerate(reader, start=2):
-            try:
-                points.append(
-                    SummaryPoint(
-                        date.fromisoformat(row["issue_date"].strip()),
-                        _number(row["max_number_of_employees"], int),
-                        _number(row["avg_fee_paid"], float),
-                    )
-                )
-                if (row.get("report_date") or "").strip():
-                    report_dates.add(date.fromisoformat(row["report_date"].strip()))
-            except (ValueError, AttributeError) as exc:
-                raise ChartError(f"{path.name}: line {line_no}: {exc}") from None
-    return sorted(points, key=lambda p: p.issue_date), max(report_dates, default=None)
+            raise ChartError(
+                f"{path.name}: not a CSV of output {output.key!r}, missing column(s) {', '.join(missing)}"
+            )
+        rows = []
+        for line_no, raw in enumerate(reader, start=2):
+            row = {}
+            for name in wanted:
+                text = (raw[name] or "").strip()
+                try:
+                    row[name] = _PARSERS[types[name]](text) if text else None
+                except ValueError as exc:
+                    raise ChartError(f"{path.name}: line {line_no}: {name}: {exc}") from None
+            rows.append(row)
+    return rows
 
 
-def read_summary_csv(csv_path: str | Path) -> list[SummaryPoint]:
-    """The summary rows sorted by day; raises :class:`ChartError` if the file is not a summary CSV."""
-    return read_summary(csv_path)[0]
+def chart_rows_from_parquet(spark: SparkSession, dataset: Dataset, path: str | Path) -> list[dict[str, Any]]:
+    """The chart output's rows from its Parquet folder (none when the folder holds no data)."""
+    from dataset_etl import io
+
+    output = dataset.output(dataset.chart.output)
+    wanted = list(chart_columns(dataset))
+    if "report_date" in output.names and "report_date" not in wanted:
+        wanted.append("report_date")
+    df = io.read_parquet_or_empty(spark, str(Path(path).resolve()), output.ddl())
+    return [r.asDict() for r in df.select(*[f"`{c}`" for c in wanted]).collect()]
 
 
-def draw_summary_chart(
-    csv_path: str | Path,
+def _latest_report_date(rows: Sequence[Mapping[str, Any]]) -> date | None:
+    dates = [r["report_date"] for r in rows if isinstance(r.get("report_date"), date)]
+    return max(dates, default=None)
+
+
+def draw_dataset_chart(
+    dataset: Dataset,
+    rows: Sequence[Mapping[str, Any]],
     png_path: str | Path,
     *,
-    min_employees: int | None = None,
-    source: str | None = None,
     report_date: date | None = None,
-    dpi: int = 110,
+    parameters: Mapping[str, Any] | None = None,
+    source: str | None = None,
 ) -> ChartInfo:
-    """Draw the chart of ``csv_path`` into ``png_path`` (folders created); returns its size in pixels.
+    """Draw the dataset's chart of ``rows`` into ``png_path`` (folders created); returns its size.
 
-    The caption's report date is ``report_date``, else the CSV's own ``report_date`` column.
+    The caption's report date is ``report_date``, else the rows' own latest ``report_date``.
     """
-    points, csv_report_date = read_summary(csv_path)
-    when = report_date or csv_report_date
+    from dataset_etl.chart import draw_chart
+
+    if dataset.chart is None:
+        raise ChartError(f"{dataset.folder}/dataset.toml declares no [chart]")
+    when = report_date or _latest_report_date(rows)
+    params = dict(dataset.parameters) if parameters is None else dict(parameters)
+    Path(png_path).parent.mkdir(parents=True, exist_ok=True)
     width, height = draw_chart(
-        points, png_path, min_employees=min_employees, report_date=when, source=source, dpi=dpi
+        dataset.chart, list(rows), png_path, report_date=when, parameters=params, source=source
     )
-    first = points[0].issue_date if points else None
-    last = points[-1].issue_date if points else None
-    return ChartInfo(Path(png_path), width, height, len(points), first, last, when)
+    return ChartInfo(Path(png_path), width, height, len(rows), when)
 
 
 def png_size(path: str | Path) -> tuple[int, int]:
@@ -121,8 +147,10 @@ def png_size(path: str | Path) -> tuple[int, int]:
 
 
 # -- the deployed platform ----------------------------------------------------------------------------
-def download_summary_csv(stage: str, dest_dir: str | Path, *, session=None) -> tuple[str, Path]:
-    """Download the newest CSV under ``summary_csv/`` of the stage's curated bucket.
+def download_output_csv(
+    stage: str, dataset: Dataset, key: str, dest_dir: str | Path, *, session=None
+) -> tuple[str, Path]:
+    """Download the newest CSV of output ``key`` (``<id>/<key>_csv/``) of the stage's curated bucket.
 
     Returns ``(s3 uri, local path)``. The bucket is the ``CuratedBucketName`` output of the stage's
     storage stack (``<prefix>-<stage>-storage``) in its primary region.
@@ -131,37 +159,50 @@ def download_summary_csv(stage: str, dest_dir: str | Path, *, session=None) -> t
 
     from dap.aws.deployed import Deployed
     from dap.cli import CommandError
-    from stacks.layout import SUMMARY_CSV_PREFIX
+    from stacks.layout import DatasetLayout
 
+    prefix = DatasetLayout(dataset.id).output_csv(key)
     deployed = Deployed.from_stage(stage, session=session)
     bucket = deployed.output(STORAGE_STACK_ROLE, CURATED_BUCKET_OUTPUT)
     s3 = deployed.client("s3")
     try:
         found = [
             obj
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=SUMMARY_CSV_PREFIX)
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
             for obj in page.get("Contents", [])
             if obj["Key"].endswith(".csv")
         ]
         if not found:
-            raise CommandError(
-                f"no summary CSV under s3://{bucket}/{SUMMARY_CSV_PREFIX}: run the pipeline first (dap run)"
-            )
+            raise CommandError(f"no {key} CSV under s3://{bucket}/{prefix}: run the pipeline first (dap run)")
         newest = max(found, key=lambda o: (o["LastModified"], o["Key"]))
         local = Path(dest_dir) / Path(newest["Key"]).name
         local.parent.mkdir(parents=True, exist_ok=True)
         s3.download_file(bucket, newest["Key"], str(local))
     except (ClientError, BotoCoreError) as exc:
-        raise CommandError(f"cannot read s3://{bucket}/{SUMMARY_CSV_PREFIX}: {exc}") from None
+        raise CommandError(f"cannot read s3://{bucket}/{prefix}: {exc}") from None
     return f"s3://{bucket}/{newest['Key']}", local
 
 
-def chart_from_s3(stage: str, png_path: str | Path, *, session=None) -> tuple[str, ChartInfo]:
-    """Download the deployed summary CSV of ``stage`` and draw the chart; returns (s3 uri, info)."""
-    from dap.local_run import stage_config
+def chart_from_s3(
+    stage: str, dataset: Dataset, png_path: str | Path, *, session=None
+) -> tuple[str, ChartInfo]:
+    """Download the deployed CSV of the dataset's chart output and draw the chart; (s3 uri, info)."""
+    from dap.cli import CommandError
+    from dap.local_run import stage_config, stage_parameters
 
-    min_employees = stage_config(stage).quality.min_employees
+    if dataset.chart is None:
+        raise CommandError(f"{dataset.folder}/dataset.toml declares no [chart]")
+    output = dataset.output(dataset.chart.output)
+    if not output.csv:
+        raise CommandError(
+            f"output {output.key!r} of {dataset.id} writes no CSV (csv = false): --from-s3 draws from the CSV"
+        )
+    parameters = stage_parameters(stage_config(stage), dataset)
     with tempfile.TemporaryDirectory(prefix="dap-report-") as tmp:
-        uri, local = download_summary_csv(stage, tmp, session=session)
-        info = draw_summary_chart(local, png_path, min_employees=min_employees, source=uri)
+        uri, local = download_output_csv(stage, dataset, output.key, tmp, session=session)
+        try:
+            rows = chart_rows_from_csv(local, dataset)
+        except ChartError as exc:
+            raise CommandError(str(exc)) from None
+        info = draw_dataset_chart(dataset, rows, png_path, parameters=parameters, source=uri)
     return uri, info

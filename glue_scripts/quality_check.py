@@ -1,21 +1,25 @@
-"""Glue 5.0 job ``quality_check``: route the cleaned licences to passed / failed and write a report.
+"""Glue 5.0 job ``quality_check``: route a dataset's cleaned rows to passed / failed and write a report.
 
-Thin entry point: arguments, read, write. The rules and checks live in ``licence_etl`` (shipped with
-``--extra-py-files``). ``run()`` is what a local runner calls in-process with its own session.
+Thin entry point: arguments, read, write. The rules come from the dataset's declaration (``[[rules.*]]``
+of its dataset.toml, read by ``dataset_etl.declaration``) and the checks live in ``dataset_etl``
+(shipped with ``--extra-py-files``). ``run()`` is what a local runner calls in-process with its own
+session.
 
 Arguments (``--name value``; Glue's own arguments are ignored):
-  --input_path            cleaned Parquet root (partitioned by file_year)                 required
-  --passed_path           output root for passing rows (Parquet, partitioned by file_year) required
+  --dataset               the dataset's id, e.g. business_licences                        required
+  --dataset_declaration   its dataset.toml, local path or s3://bucket/key                   required
+  --input_path            cleaned Parquet root (partitioned by the dataset's partition)   required
+  --passed_path           output root for passing rows (Parquet, same partitioning)        required
   --failed_path           output root for failing rows, plus ``failed_rules``             required
   --report_path           JSON report, local path or s3://bucket/key                       required
-  --freshness_days        max age of extract_date in days                                  30
+  --freshness_days        max age of a freshness rule's column in days                     30
   --fail_on_dataset_rule  true/false: fail the job (after writing) if a dataset rule fails true
   --run_time              ISO timestamp the run is evaluated at                            now (UTC)
   --metrics_pipeline      if set, publish CloudWatch metrics with Pipeline=<value>         unset
 
 Zero rows: a missing input folder, or one without data files (a header-only CSV upstream), reads as
 an empty frame with the cleaned schema. The job writes empty outputs and a report with zero counts;
-``row_count_positive`` then fails, so with ``--fail_on_dataset_rule true`` the job exits non-zero
+a ``row_count_above`` rule then fails, so with ``--fail_on_dataset_rule true`` the job exits non-zero
 after writing the report.
 """
 
@@ -24,11 +28,14 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from licence_etl import io, quality, schema
-from licence_etl import rules as R
-from licence_etl.jobargs import optional_text, parse_bool, parse_known, parse_run_time
+from dataset_etl import io, quality
+from dataset_etl import rules as R
+from dataset_etl.jobargs import load_job_dataset, optional_text, parse_bool, parse_known, parse_run_time
+
+if TYPE_CHECKING:
+    from dataset_etl.declaration import Dataset
 
 
 class DatasetRuleFailure(RuntimeError):
@@ -47,6 +54,7 @@ def configure(spark) -> None:
 
 def run(
     spark,
+    dataset: Dataset,
     input_path: str,
     passed_path: str,
     failed_path: str,
@@ -63,12 +71,13 @@ def run(
 
     configure(spark)
     run_time = run_time or parse_run_time(None)
-    part = schema.PARTITION_COLUMN
-    cleaned = io.read_parquet_or_empty(spark, input_path, schema.cleaned_ddl()).select(*schema.CLEANED_NAMES)
+    ruleset = R.RuleSet.of(dataset)
+    part = dataset.partition_column
+    cleaned = io.read_parquet_or_empty(spark, input_path, dataset.cleaned_ddl()).select(*dataset.column_names)
 
-    annotated = quality.annotate(cleaned).persist(StorageLevel.MEMORY_AND_DISK)
+    annotated = quality.annotate(cleaned, ruleset).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        counts = quality.row_rule_counts(annotated)
+        counts = quality.row_rule_counts(annotated, ruleset)
         n = F.size(F.col(quality.FAILED_RULES))
         per_part = {
             str(r[part]): {"passed": int(r["passed"]), "failed": int(r["failed"])}
@@ -79,7 +88,7 @@ def run(
             )
             .collect()
         }
-        outcomes = quality.evaluate_dataset_rules(cleaned, run_time, freshness_days)
+        outcomes = quality.evaluate_dataset_rules(cleaned, ruleset, run_time, freshness_days)
 
         passed, failed = quality.split_annotated(annotated)
         # Partitions this run covers but writes no rows to are cleared (see io.write_partitioned).
@@ -96,6 +105,7 @@ def run(
         counts,
         outcomes,
         run_time,
+        ruleset=ruleset,
         freshness_days=freshness_days,
         input_path=input_path,
         passed_path=passed_path,
@@ -114,6 +124,8 @@ def run(
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="quality_check", description=__doc__.splitlines()[0])
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--dataset_declaration", required=True)
     p.add_argument("--input_path", required=True)
     p.add_argument("--passed_path", required=True)
     p.add_argument("--failed_path", required=True)
@@ -127,11 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_known(build_parser(), sys.argv[1:] if argv is None else argv)
+    dataset = load_job_dataset(args.dataset, args.dataset_declaration)
     from pyspark.sql import SparkSession
 
     spark = SparkSession.builder.getOrCreate()
     return run(
         spark,
+        dataset,
         args.input_path,
         args.passed_path,
         args.failed_path,

@@ -2,9 +2,10 @@
 
 The output follows the measured portal format (see ``/work/shared/DATA.md`` and the project README):
 UTF-8 with BOM, CRLF line endings, ``;`` delimiter, quoting only where needed (``"`` doubled), the
-25-column header of :data:`licence_etl.schema.RAW_HEADER`, 2-digit FOLDERYEAR, float employee counts
-(``43.0``), FeePaid blank in ~45% of rows, ISO timestamps with the Pacific offset that is right for the
-date (``-08:00`` standard time, ``-07:00`` daylight time), GeoJSON ``Geom`` and ``geo_point_2d``.
+25-column header the dataset declares (``datasets/business_licences/dataset.toml``), 2-digit FOLDERYEAR,
+float employee counts (``43.0``), FeePaid blank in ~45% of rows, ISO timestamps with the Pacific offset
+that is right for the date (``-08:00`` standard time, ``-07:00`` daylight time), GeoJSON
+``Geom`` and ``geo_point_2d``.
 
 It also plants what real exports contain and the pipeline must cope with: exact duplicate rows,
 IssuedDate in the year before FOLDERYEAR, blank for some non-issued rows and a few after ExpiredDate,
@@ -34,12 +35,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from licence_etl.schema import RAW_HEADER
+from dataset_etl.declaration import load_dataset
 
 DEFAULT_EXTRACT_DATE = dt.date(2025, 10, 1)
 DEFAULT_SEED = 42
 SAMPLE_ROWS = 600
 SAMPLE_PATH = Path(__file__).with_name("business_licences_sample.csv")
+# The portal's header, as the dataset declares it (the generator writes what the pipeline expects).
+RAW_HEADER: tuple[str, ...] = load_dataset(
+    Path(__file__).resolve().parent.parent / "datasets" / "business_licences"
+).raw_header
 
 VANCOUVER = ZoneInfo("America/Vancouver")
 BOM = "\ufeff"

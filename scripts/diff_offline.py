@@ -64,7 +64,7 @@ def export_ref(ref: str, into: Path) -> Path:
 def synthesize(tree: Path, stage: str, outdir: Path) -> dict[str, Path]:
     """``{stack id: template path}`` of the app in ``tree`` for ``stage``."""
     # The tree's own packages first: the editable install would otherwise lend the base side this
-    # checkout's `stacks` and `licence_etl`, and hide a change to them.
+    # checkout's `stacks` and `dataset_etl`, and hide a change to them.
     pythonpath = os.pathsep.join([str(tree), str(tree / "glue_scripts" / "lib")])
     env = {**os.environ, **_CDK_ENV, "PYTHONPATH": pythonpath}
     env.pop("DAP_ACCOUNT_ID", None)  # both sides synthesize for the account cdk.json names

@@ -15,12 +15,17 @@ import os
 import re
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dataset_etl.declaration import Dataset
 
 ACCOUNT_ENV_VAR = "DAP_ACCOUNT_ID"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Where the dataset folders are found; context ``datasets_dir`` replaces it (a test's fixture folder).
+DEFAULT_DATASETS_DIR = PROJECT_ROOT / "datasets"
 
 # AWS commercial regions (a typo such as "ca-centrl-1" must fail at synth, not at deploy).
 KNOWN_REGIONS = frozenset(
@@ -111,7 +116,6 @@ class GlueSettings:
 @dataclass(frozen=True)
 class QualitySettings:
     freshness_days: int = setting(minimum=1)
-    min_employees: int = setting(minimum=0)
     fail_on_dataset_rule: bool = setting()
 
 
@@ -128,22 +132,44 @@ class ScheduleSettings:
 
 @dataclass(frozen=True)
 class IngestionSettings:
-    """The scheduled pull of the dataset's export from the City's open-data portal (Opendatasoft)."""
+    """The scheduled pull of each dataset's export from the City's open-data portal (Opendatasoft).
+
+    Stage-wide: every dataset is pulled from the same portal on the same schedule; which portal dataset
+    is the declaration's ``portal_dataset_id``.
+    """
 
     portal_base_url: str = setting(
         pattern=r"^https://[A-Za-z0-9.-]+(:\d+)?(/[\w.~-]+)*$",
         allowed="an https:// URL of the portal's Explore API, e.g. https://opendata.vancouver.ca/api/explore/v2.1",
     )
-    dataset_id: str = setting(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$", allowed="the portal's dataset id")
     where: str = setting(pattern=r"^[^\n]{0,500}$", allowed="an ODSQL filter of one line, or ''")
     schedule_enabled: bool = setting()
     schedule_expression: str = setting(pattern=_SCHEDULE_PATTERN, allowed=_SCHEDULE_ALLOWED)
     timeout_minutes: int = setting(minimum=1, maximum=15)  # Lambda's limit is 15 minutes
 
+
+def raw_file_name(portal_dataset_id: str) -> str:
+    """The raw object a portal download becomes: one per dataset, overwritten (the bucket keeps versions)."""
+    return f"{portal_dataset_id}.csv"
+
+
+@dataclass(frozen=True, eq=False)
+class StageDataset:
+    """One dataset a stage runs (``stages.<s>.datasets[i]``): its declaration and the stage's overrides
+    of the declared parameters (checked against the declaration when the config is loaded)."""
+
+    id: str
+    overrides: Mapping[str, Any]
+    dataset: Dataset
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The declared parameters with the stage's overrides: what the summary job runs with."""
+        return {**self.dataset.parameters, **self.overrides}
+
     @property
     def raw_file_name(self) -> str:
-        """The raw object a download becomes: one per dataset, overwritten (the bucket keeps versions)."""
-        return f"{self.dataset_id}.csv"
+        return raw_file_name(self.dataset.portal_dataset_id)
 
 
 @dataclass(frozen=True)
@@ -189,6 +215,23 @@ class StageConfig:
     ingestion: IngestionSettings = setting()
     alarms: AlarmSettings = setting()
     stage: str = "dev"
+    # ``stages.<s>.datasets``: parsed on its own (a list, checked against the declarations)
+    datasets: tuple[StageDataset, ...] = ()
+    datasets_dir: Path = DEFAULT_DATASETS_DIR
+
+    def dataset(self, dataset_id: str) -> StageDataset:
+        """The stage's dataset ``dataset_id``; the error lists the ones it runs."""
+        for entry in self.datasets:
+            if entry.id == dataset_id:
+                return entry
+        raise ConfigError(
+            f"stages.{self.stage}.datasets: stage {self.stage} does not run dataset {dataset_id!r}; "
+            f"it runs: {', '.join(self.dataset_ids)}"
+        )
+
+    @property
+    def dataset_ids(self) -> tuple[str, ...]:
+        return tuple(d.id for d in self.datasets)
 
     @property
     def tags(self) -> dict[str, str]:
@@ -284,12 +327,82 @@ def _check_stage(config: StageConfig, where: str) -> None:
             f"{where}.name_prefix: {config.name_prefix!r} is too long; bucket {longest!r} would exceed "
             "S3's 63 characters"
         )
+    from stacks.names import PlatformNames  # names are derived from a config: imported late
+
+    for i, dataset in enumerate(PlatformNames.of(config).datasets):
+        for what, name, limit in dataset.limited_names():
+            if len(name) > limit:
+                raise ConfigError(
+                    f"{where}.datasets[{i}].id: {dataset.dataset_id!r} makes the {what} name {name!r} "
+                    f"{len(name)} characters long, over the service's {limit}; use a shorter id or "
+                    "name_prefix"
+                )
+
+
+def _datasets_dir(value: Any) -> Path:
+    """Context ``datasets_dir``: a folder of dataset folders (relative to the project or absolute)."""
+    if value is None:
+        return DEFAULT_DATASETS_DIR
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(
+            f"datasets_dir: {value!r} is not allowed; use the path of a folder of dataset folders"
+        )
+    folder = Path(value)
+    folder = folder if folder.is_absolute() else PROJECT_ROOT / folder
+    if not folder.is_dir():
+        raise ConfigError(f"datasets_dir: {value!r} is not a folder")
+    return folder
+
+
+_DATASET_KEYS = ("id", "parameters")
+
+
+def _parse_datasets(raw: Any, where: str, root: Path) -> tuple[StageDataset, ...]:
+    """``stages.<s>.datasets``: a non-empty list of ``{"id": ..., "parameters": {...}}``, each id a
+    declared dataset (a folder of ``root``) and each parameter one its declaration has, of its type."""
+    from dataset_etl.declaration import DeclarationError, with_parameters
+
+    from stacks.datasets import dataset_folders, load_folder
+
+    where = f"{where}.datasets"
+    if raw is None:
+        raise ConfigError(f"{where}: missing; set it in cdk.json context")
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f'{where}: must be a non-empty list of {{"id": ..., "parameters": {{...}}}}')
+    declared = dataset_folders(root)
+    found: list[StageDataset] = []
+    for i, entry in enumerate(raw):
+        at = f"{where}[{i}]"
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f'{at}: must be an object {{"id": ..., "parameters": {{...}}}}')
+        unknown = sorted(set(entry) - set(_DATASET_KEYS))
+        if unknown:
+            raise ConfigError(f"{at}.{unknown[0]}: unknown setting; allowed: {', '.join(_DATASET_KEYS)}")
+        dataset_id = entry.get("id")
+        if dataset_id not in declared:
+            raise ConfigError(
+                f"{at}.id: {dataset_id!r} is not a declared dataset; declared: "
+                f"{', '.join(declared) or '(none)'}"
+            )
+        if dataset_id in [d.id for d in found]:
+            raise ConfigError(f"{at}.id: {dataset_id!r} is listed twice")
+        overrides = entry.get("parameters", {})
+        if not isinstance(overrides, Mapping):
+            raise ConfigError(f"{at}.parameters: must be an object of parameter values")
+        try:
+            dataset = load_folder(declared[dataset_id])
+            with_parameters(dataset, overrides, where=f"{at}.parameters")
+        except DeclarationError as error:
+            raise ConfigError(str(error)) from None
+        found.append(StageDataset(id=dataset_id, overrides=dict(overrides), dataset=dataset))
+    return tuple(found)
 
 
 def load_config(context: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> StageConfig:
     """Build the config of the stage named by context ``stage`` (default ``dev``).
 
     The account comes from context ``account`` or ``$DAP_ACCOUNT_ID`` if given, else from the stage.
+    The datasets are looked up in ``datasets/`` or in context ``datasets_dir`` if given.
     """
     environ = os.environ if environ is None else environ
     stages = context.get("stages")
@@ -307,7 +420,13 @@ def load_config(context: Mapping[str, Any], environ: Mapping[str, str] | None = 
         account_meta = next(f.metadata for f in fields(StageConfig) if f.name == "account")
         _check_value(override, str, account_meta, "account")
         raw = {**raw, "account": override}
+    raw_datasets = None
+    if isinstance(raw, Mapping):
+        raw = dict(raw)
+        raw_datasets = raw.pop("datasets", None)
     config = _parse_section(StageConfig, raw, where, preset={"stage": stage})
+    root = _datasets_dir(context.get("datasets_dir"))
+    config = replace(config, datasets=_parse_datasets(raw_datasets, where, root), datasets_dir=root)
     _check_stage(config, where)
     return config
 

@@ -63,8 +63,8 @@ class ObservabilityStack(Stack):
                 rule_prefix=prefix,
                 topic=self.alerts_topic,
                 glue_jobs=names.glue_jobs,
-                databrew_jobs=(names.databrew_recipe_job, names.databrew_profile_job),
-                crawlers=(names.cleaned_crawler, names.curated_crawler),
+                databrew_jobs=names.databrew_jobs,
+                crawlers=names.crawlers,
             ),
         )
 
@@ -93,12 +93,11 @@ class ObservabilityStack(Stack):
                     "transformed": transformed_bucket.bucket_name,
                     "curated": curated_bucket.bucket_name,
                 },
-                glue_jobs=names.glue_jobs,
             ),
         )
 
-        for job in names.glue_jobs:
-            self.alarms.watch_glue_job_runtime(job)
+        for dataset in names.datasets:  # each dataset's runs, freshness, job runtimes, rejected rows
+            self.alarms.watch_dataset(dataset)
 
         trail = AuditTrail(
             self,

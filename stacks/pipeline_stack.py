@@ -1,26 +1,23 @@
-"""The stateless pipeline in the primary region: DataBrew, the Glue catalog and jobs, orchestration and
-Athena. Replaceable at will: it holds no data of its own (the buckets live in the storage stack).
+"""The stateless pipeline in the primary region: per dataset, DataBrew, the Glue catalog and jobs and
+the orchestration; shared, the Glue security configuration, Athena and the operator policy. Replaceable
+at will: it holds no data of its own (the buckets live in the storage stack).
 """
 
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
-from licence_etl.schema import RAW_HEADER
 
 from stacks.components.access import allow_log_group_encryption
 from stacks.components.analytics_workgroup import AnalyticsWorkgroup, AnalyticsWorkgroupProps
-from stacks.components.databrew_cleaning import DataBrewCleaning, DataBrewCleaningProps
-from stacks.components.licence_catalog import LicenceCatalog, LicenceCatalogProps
+from stacks.components.dataset_pipeline import DatasetPipeline, DatasetPipelineProps
 from stacks.components.operator_policy import OperatorPolicy, OperatorPolicyProps
-from stacks.components.pipeline_orchestration import PipelineOrchestration, PipelineOrchestrationProps
-from stacks.components.portal_ingestion import PortalIngestion, PortalIngestionProps
-from stacks.components.quality_gate import QualityGate, QualityGateProps
-from stacks.components.summary_job import SummaryJob, SummaryJobProps
 from stacks.config import StageConfig
+from stacks.layout import DatasetLayout
 from stacks.names import PlatformNames
 from stacks.removal import removal_policy
 
@@ -44,105 +41,55 @@ class PipelineStack(Stack):
             s3.Bucket.from_bucket_name(self, f"{purpose.capitalize()}Bucket", config.bucket_name(purpose))
             for purpose in ("raw", "transformed", "curated")
         )
-
-        self.cleaning = DataBrewCleaning(
+        # One security configuration for every Glue job and crawler: the platform key everywhere.
+        self.security_configuration = glue.SecurityConfiguration(
             self,
-            "DataBrewCleaning",
-            DataBrewCleaningProps(
-                names=names,
-                settings=config.databrew,
-                key=key,
-                raw_bucket_name=raw_bucket.bucket_name,
-                transformed_bucket_name=transformed_bucket.bucket_name,
-            ),
-        )
-        self.catalog = LicenceCatalog(
-            self,
-            "LicenceCatalog",
-            LicenceCatalogProps(
-                names=names,
-                key=key,
-                transformed_bucket=transformed_bucket,
-                curated_bucket=curated_bucket,
-                crawler_schedule=config.catalog.crawler_schedule,
-                owner=config.owner,
-                data_classification=config.data_classification,
-                removal_policy=removal_policy(config),
-            ),
-        )
-        self.quality_gate = QualityGate(
-            self,
-            "QualityGate",
-            QualityGateProps(
-                names=names,
-                glue_settings=config.glue,
-                quality=config.quality,
-                key=key,
-                security_configuration=self.catalog.security_configuration,
-                transformed_bucket_name=transformed_bucket.bucket_name,
-                database=self.catalog.database,
-                cleaned_table=self.catalog.cleaned_table,
-            ),
-        )
-        self.summary = SummaryJob(
-            self,
-            "SummaryJob",
-            SummaryJobProps(
-                names=names,
-                glue_settings=config.glue,
-                quality=config.quality,
-                key=key,
-                security_configuration=self.catalog.security_configuration,
-                transformed_bucket_name=transformed_bucket.bucket_name,
-                curated_bucket_name=curated_bucket.bucket_name,
-            ),
+            "GlueSecurityConfiguration",
+            security_configuration_name=names.glue_security_configuration,
+            s3_encryption=glue.S3Encryption.kms(key),
+            cloud_watch_encryption=glue.CloudWatchEncryption.kms(key),
+            job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(key),
         )
 
-        self.orchestration = PipelineOrchestration(
-            self,
-            "PipelineOrchestration",
-            PipelineOrchestrationProps(
-                names=names,
-                key=key,
-                topic=alerts_topic,
-                schedule=config.schedule,
-                raw_bucket_name=raw_bucket.bucket_name,
-                transformed_bucket_name=transformed_bucket.bucket_name,
-                log_retention_days=config.log_retention_days,
-                removal_policy=removal_policy(config),
-            ),
-        )
-        self.ingestion = PortalIngestion(
-            self,
-            "PortalIngestion",
-            PortalIngestionProps(
-                names=names,
-                settings=config.ingestion,
-                expected_columns=RAW_HEADER,
-                key=key,
-                topic=alerts_topic,
-                raw_bucket_name=raw_bucket.bucket_name,
-                log_retention_days=config.log_retention_days,
-                removal_policy=removal_policy(config),
-            ),
-        )
+        self.datasets: dict[str, DatasetPipeline] = {}
+        for entry, dataset_names in zip(config.datasets, names.datasets, strict=True):
+            self.datasets[entry.id] = DatasetPipeline(
+                self,
+                dataset_names.pascal,
+                DatasetPipelineProps(
+                    config=config,
+                    entry=entry,
+                    names=dataset_names,
+                    metrics_pipeline=names.metrics_pipeline,
+                    key=key,
+                    topic=alerts_topic,
+                    security_configuration=self.security_configuration,
+                    raw_bucket=raw_bucket,
+                    transformed_bucket=transformed_bucket,
+                    curated_bucket=curated_bucket,
+                    removal_policy=removal_policy(config),
+                ),
+            )
+        declared = [(entry.dataset, n) for entry, n in zip(config.datasets, names.datasets, strict=True)]
+
         self.analytics = AnalyticsWorkgroup(
             self,
             "AnalyticsWorkgroup",
             AnalyticsWorkgroupProps(
                 names=names,
+                datasets=declared,
                 key=key,
                 query_results_bucket_name=config.bucket_name("query-results"),
                 curated_bucket_name=curated_bucket.bucket_name,
                 bytes_scanned_cutoff_per_query=config.athena.bytes_scanned_cutoff_per_query,
             ),
         )
-
         self.operator_policy = OperatorPolicy(
             self,
             "OperatorPolicy",
             OperatorPolicyProps(
                 names=names,
+                datasets=declared,
                 key=key,
                 stack_names=(config.stack_name("storage"), config.stack_name("pipeline")),
                 raw_bucket_name=raw_bucket.bucket_name,
@@ -153,16 +100,24 @@ class PipelineStack(Stack):
 
         # What `dap` resolves for the stage (never hard-coded names on the operator's side).
         for output_id, value in (
-            ("StateMachineArn", self.orchestration.state_machine.state_machine_arn),
             ("WorkgroupName", names.workgroup),
-            ("GlueDatabaseName", names.glue_database),
-            ("QualityReportUri", self.quality_gate.report_uri),
             ("AnalystPolicyArn", self.analytics.analyst_policy.managed_policy_arn),
             ("OperatorPolicyArn", self.operator_policy.managed_policy_arn),
-            ("PortalIngestFunctionName", self.ingestion.function.function_name),
-            ("ProfileJobName", names.databrew_profile_job),
+            ("DatasetIds", ",".join(config.dataset_ids)),
         ):
             CfnOutput(self, output_id, value=value)
+        for dataset_id, pipeline in self.datasets.items():
+            n = names.dataset(dataset_id)
+            layout = DatasetLayout(dataset_id)
+            for name, value in (
+                ("StateMachineArn", pipeline.orchestration.state_machine.state_machine_arn),
+                ("GlueDatabaseName", n.glue_database),
+                ("QualityReportUri", pipeline.quality_gate.report_uri),
+                ("PortalIngestFunctionName", pipeline.ingestion.function.function_name),
+                ("ProfileJobName", n.databrew_profile_job),
+                ("RawPrefix", layout.raw),
+            ):
+                CfnOutput(self, n.output(name), value=value, description=f"{dataset_id}: {name}")
 
     def _allow_glue_log_encryption(self, key: kms.Key) -> None:
         """Glue's security configuration encrypts its CloudWatch log groups with the platform key."""

@@ -36,7 +36,7 @@ def build_app(
     config = load_config(
         {
             key: app.node.try_get_context(key)
-            for key in ("stage", "stages", "account")
+            for key in ("stage", "stages", "account", "datasets_dir")
             if app.node.try_get_context(key) is not None
         },
         environ,

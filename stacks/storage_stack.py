@@ -15,7 +15,7 @@ from stacks.components.lifecycle import expire_after_rule, infrequent_access_rul
 from stacks.components.platform_key import PlatformKey, PlatformKeyProps
 from stacks.components.secure_bucket import ReplicaTarget, SecureBucket, SecureBucketProps, access_log_bucket
 from stacks.config import StageConfig
-from stacks.layout import INCOMING_PREFIX, RAW_PREFIX
+from stacks.layout import INCOMING_ROOT
 from stacks.removal import removal_policy
 
 
@@ -82,8 +82,9 @@ class StorageStack(Stack):
             "raw",
             [
                 infrequent_access_rule(config.storage.raw_infrequent_access_after_days),
-                # portal downloads are staged here and deleted once copied; a crashed copy is gone in a day
-                expire_after_rule("expire-staged-downloads", 1, prefix=INCOMING_PREFIX),
+                # portal downloads (every dataset's) are staged here and deleted once copied; a crashed
+                # copy is gone in a day
+                expire_after_rule("expire-staged-downloads", 1, prefix=INCOMING_ROOT),
             ],
             events=True,  # "Object Created" events start the pipeline
         )
@@ -103,4 +104,3 @@ class StorageStack(Stack):
         ):
             CfnOutput(self, name, value=bucket.bucket_name)
         CfnOutput(self, "PlatformKeyArn", value=self.key.key_arn)
-        CfnOutput(self, "RawPrefix", value=RAW_PREFIX)

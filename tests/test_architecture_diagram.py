@@ -46,12 +46,14 @@ def test_committed_picture_is_the_apps(generated):
 
 
 def test_a_changed_app_is_reported_as_stale_with_the_fix(generated):
-    planted = generated.replace("vdap-dev-quality-check", "vdap-dev-quality-gate", 1)
+    job = "vdap-dev-business-licences-quality-check"
+    assert job in generated
+    planted = generated.replace(job, "vdap-dev-business-licences-quality-gate", 1)
     message = diagram.stale_message(planted, generated)
     assert message is not None
     assert "make diagram" in message
-    assert "vdap-dev-quality-gate" in message  # the committed line
-    assert "vdap-dev-quality-check" in message  # what the app says now
+    assert "vdap-dev-business-licences-quality-gate" in message  # the committed line
+    assert job in message  # what the app says now
     assert "make diagram" in diagram.stale_message(None, generated)
 
 
@@ -82,12 +84,21 @@ def test_picture_follows_the_templates(assembly, generated):
     assert len(replicated) == 3
     for source, target in replicated:
         assert f'"Storage/bucket/{source}" -> "Replica/bucket/{target}"' in generated
-    steps = re.findall(r'-> "Pipeline/(?:databrew|glue-job)/([^"]+)" \[label="(\d+)\. ', generated)
-    assert [name for name, _ in sorted(steps, key=lambda s: int(s[1]))] == [
-        "vdap-dev-clean-business-licences",
-        "vdap-dev-quality-check",
-        "vdap-dev-summarize",
-    ]
+    steps = re.findall(
+        r'"Pipeline/state-machine/([^"]+)" -> "Pipeline/(?:databrew|glue-job)/([^"]+)" \[label="(\d+)\. ',
+        generated,
+    )
+    machines = sorted({machine for machine, _, _ in steps})
+    assert machines == sorted(
+        r["Properties"]["StateMachineName"]
+        for r in templates["Pipeline"]["Resources"].values()
+        if r["Type"] == "AWS::StepFunctions::StateMachine"
+    )
+    assert "vdap-dev-business-licences-pipeline" in machines
+    for machine in machines:  # each dataset's run: clean, check, summarize, its own jobs
+        base = machine.removesuffix("-pipeline")
+        ordered = sorted(((int(n), job) for m, job, n in steps if m == machine))
+        assert [job for _, job in ordered] == [f"{base}-clean", f"{base}-quality-check", f"{base}-summarize"]
     alarms = sum(
         r["Type"] == "AWS::CloudWatch::Alarm" for r in templates["Observability"]["Resources"].values()
     )

@@ -4,10 +4,16 @@ The same check runs in `dap ingest FILE`, `dap ingest --from-portal` and the ing
 wrong export fails the same way everywhere, before anything reaches the raw bucket. It accepts what the
 City's Opendatasoft portal writes (shared/DATA.md):
 
-* UTF-8, with or without BOM; CRLF or LF line endings; delimiter ``;``;
+* UTF-8, with or without BOM; CRLF or LF line endings; the dataset's delimiter (``;`` by default);
 * exactly the expected columns, compared case-insensitively (the portal API spells them in lower
   case), in any order;
 * a header-only export (0 data rows).
+
+The delimiter, the encoding and the expected header are parameters (a dataset declares them in
+``datasets/<id>/dataset.toml``, ``[format]`` and ``[schema]``); the defaults are the business-licence
+export's, which the ingestion Lambda uses when its environment names no others. Both encodings are
+UTF-8: ``utf-8-sig`` says the portal writes a byte order mark, ``utf-8`` that it does not; a BOM is
+accepted (and dropped from the normalized copy) either way, as DataBrew would read the data the same.
 
 :class:`PortalCsvStream` also *normalizes* what it passes on: the header is rewritten with the
 canonical column names and without the BOM (the DataBrew recipe's RENAME steps name raw columns
@@ -22,8 +28,12 @@ import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-DELIMITER = ";"
+DELIMITER = ";"  # the business-licence export's; PortalCsvStream(delimiter=...) for another dataset
+ENCODING = "utf-8-sig"
+ENCODINGS = ("utf-8", "utf-8-sig")
 BOM = "\ufeff"
+# Separators a wrongly exported header may use instead of the expected one, named for the message.
+_SEPARATORS = (("semicolon", ";"), ("comma", ","), ("tab", "\t"), ("pipe", "|"))
 ROWS_TO_CHECK = 200  # data rows whose field count is checked (all of them would cost a CSV parse)
 _MAX_HEADER_BYTES = 1 << 20  # a "header" longer than this is not a portal export
 
@@ -48,9 +58,22 @@ class PortalCsvStream:
     """Feed bytes in order with :meth:`feed` (it returns the normalized bytes to write), then call
     :meth:`finish`. Either raises :class:`PortalCsvError` as soon as the data is known to be wrong."""
 
-    def __init__(self, source: str, expected_columns: Sequence[str]) -> None:
+    def __init__(
+        self,
+        source: str,
+        expected_columns: Sequence[str],
+        *,
+        delimiter: str = DELIMITER,
+        encoding: str = ENCODING,
+    ) -> None:
+        if len(delimiter) != 1 or delimiter in '"\r\n':
+            raise ValueError(f"delimiter {delimiter!r} is not one character (not a quote or line break)")
+        if encoding.lower() not in ENCODINGS:
+            raise ValueError(f"encoding {encoding!r} is not supported; use one of {', '.join(ENCODINGS)}")
         self.source = source
         self.expected = tuple(expected_columns)
+        self.delimiter = delimiter
+        self.encoding = encoding.lower()
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
         self._size = 0
         self._newlines = 0
@@ -117,7 +140,7 @@ class PortalCsvStream:
 
     def normalized_header(self) -> bytes:
         newline = "\r\n" if self._line_ending == "CRLF" else "\n"
-        return (DELIMITER.join(self._columns) + newline).encode("utf-8")
+        return (self.delimiter.join(self._columns) + newline).encode("utf-8")
 
     # -- internals ---------------------------------------------------------------------------------
     def _decode(self, chunk: bytes) -> None:
@@ -136,15 +159,17 @@ class PortalCsvStream:
         line = line.rstrip("\r\n")
         if not line.strip():
             raise self.fail("empty file: no header line")
-        if DELIMITER not in line:
-            for name, sep in (("comma", ","), ("tab", "\t"), ("pipe", "|")):
-                if sep in line:
-                    raise self.fail(f"wrong delimiter: the header is {name}-separated; the portal uses ';'")
+        if self.delimiter not in line and len(self.expected) > 1:
+            for name, sep in _SEPARATORS:
+                if sep != self.delimiter and sep in line:
+                    raise self.fail(
+                        f"wrong delimiter: the header is {name}-separated; the portal uses {self.delimiter!r}"
+                    )
             raise self.fail(
                 f"header has a single column {line[:40]!r}; "
-                f"expected {len(self.expected)} ';'-separated columns"
+                f"expected {len(self.expected)} {self.delimiter!r}-separated columns"
             )
-        self._header = tuple(next(csv.reader([line], delimiter=DELIMITER, quotechar='"')))
+        self._header = tuple(next(csv.reader([line], delimiter=self.delimiter, quotechar='"')))
         self._columns = self._canonical(self._header)
         return self.normalized_header()
 
@@ -185,16 +210,23 @@ class PortalCsvStream:
             return
         lines = self._sample + ([self._sample_tail] if final and self._sample_tail else [])
         self._sampled = True
-        reader = csv.reader(lines, delimiter=DELIMITER, quotechar='"', doublequote=True)
+        reader = csv.reader(lines, delimiter=self.delimiter, quotechar='"', doublequote=True)
         expected = len(self._header or ())
         for line_no, row in enumerate(reader, start=2):
             if row and len(row) != expected:
                 raise self.fail(f"line {line_no} has {len(row)} fields; the header has {expected}")
 
 
-def check_chunks(source: str, expected_columns: Sequence[str], chunks: Iterable[bytes]) -> CsvStats:
+def check_chunks(
+    source: str,
+    expected_columns: Sequence[str],
+    chunks: Iterable[bytes],
+    *,
+    delimiter: str = DELIMITER,
+    encoding: str = ENCODING,
+) -> CsvStats:
     """Check data given as chunks (a file read in blocks, an HTTP body), writing nothing."""
-    stream = PortalCsvStream(source, expected_columns)
+    stream = PortalCsvStream(source, expected_columns, delimiter=delimiter, encoding=encoding)
     for chunk in chunks:
         stream.feed(chunk)
     return stream.finish()

@@ -1,20 +1,22 @@
 """The scheduled ingestion Lambda: the portal's export into the raw bucket (see :mod:`.ingest`).
 
-Configured by environment variables that the CDK construct sets from the stage config. A failure is
-published to the alerts topic (HTTP status, URL, bytes read, reason) and then raised, so the function's
-Errors metric (alarmed) counts it; the function is invoked with no automatic retries, since the
-requests inside it already retry what is worth retrying.
+Configured by environment variables that the CDK construct sets from the stage config and the dataset's
+declaration (one function per dataset: its portal id, raw header as a JSON list, delimiter, encoding).
+A failure is published to the alerts topic (HTTP status, URL, bytes read, reason) and then raised, so
+the function's Errors metric (alarmed) counts it; the function is invoked with no automatic retries,
+since the requests inside it already retry what is worth retrying.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
-from portal_ingest.csv_check import PortalCsvError
+from portal_ingest.csv_check import DELIMITER, ENCODING, PortalCsvError
 from portal_ingest.ingest import Target, ingest_from_portal
 from portal_ingest.portal import PortalError, PortalSettings
 
@@ -24,7 +26,16 @@ ENVIRONMENT = (
 )  # fmt: skip
 
 
-def settings_from(environ: dict[str, str]) -> tuple[PortalSettings, Target, list[str]]:
+@dataclass(frozen=True)
+class CsvFormat:
+    """The export's header and format as the dataset declares them."""
+
+    columns: list[str]
+    delimiter: str = DELIMITER
+    encoding: str = ENCODING
+
+
+def settings_from(environ: dict[str, str]) -> tuple[PortalSettings, Target, CsvFormat]:
     missing = [name for name in ENVIRONMENT if not environ.get(name)]
     if missing:
         raise RuntimeError(f"portal ingestion is missing environment variables: {', '.join(missing)}")
@@ -36,15 +47,28 @@ def settings_from(environ: dict[str, str]) -> tuple[PortalSettings, Target, list
         attempts=int(environ.get("HTTP_ATTEMPTS", "4")),
     )
     target = Target(environ["RAW_BUCKET"], environ["RAW_KEY"], environ["STAGING_KEY"], environ["KMS_KEY_ARN"])
-    return settings, target, environ["EXPECTED_COLUMNS"].split(";")
+    columns = environ["EXPECTED_COLUMNS"]
+    expected = json.loads(columns) if columns.startswith("[") else columns.split(";")
+    csv_format = CsvFormat(
+        expected, environ.get("CSV_DELIMITER") or DELIMITER, environ.get("CSV_ENCODING") or ENCODING
+    )
+    return settings, target, csv_format
 
 
 def handler(event: dict[str, Any] | None = None, context: Any = None) -> dict[str, Any]:
     environ = dict(os.environ)
-    settings, target, columns = settings_from(environ)
+    settings, target, csv_format = settings_from(environ)
     force = bool((event or {}).get("force"))
     try:
-        result = ingest_from_portal(boto3.client("s3"), settings, target, columns, force=force)
+        result = ingest_from_portal(
+            boto3.client("s3"),
+            settings,
+            target,
+            csv_format.columns,
+            delimiter=csv_format.delimiter,
+            encoding=csv_format.encoding,
+            force=force,
+        )
     except (PortalError, PortalCsvError) as error:
         details = {
             "status": getattr(error, "status", None),

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from portal_ingest.csv_check import PortalCsvStream
+from portal_ingest.csv_check import DELIMITER, ENCODING, PortalCsvStream
 from portal_ingest.portal import PortalSettings, RetryableError, dataset_modified, export_body, with_retries
 
 PART_BYTES = 8 * 2**20  # S3 multipart parts: at least 5 MiB except the last
@@ -112,6 +112,8 @@ def ingest_from_portal(
     target: Target,
     expected_columns: Sequence[str],
     *,
+    delimiter: str = DELIMITER,
+    encoding: str = ENCODING,
     force: bool = False,
     progress: Callable[[int], None] | None = None,
     log: Callable[[str], None] = print,
@@ -128,7 +130,9 @@ def ingest_from_portal(
 
     def attempt() -> tuple[int, int, str]:
         upload = _MultipartUpload(s3, target.bucket, target.staging_key, target.kms_key_arn)
-        stream = PortalCsvStream(f"portal export {settings.dataset_id}", expected_columns)
+        stream = PortalCsvStream(
+            f"portal export {settings.dataset_id}", expected_columns, delimiter=delimiter, encoding=encoding
+        )
         digest = hashlib.sha256()
         read = 0
         try:

@@ -1,11 +1,16 @@
-"""Athena: the analytics workgroup, one named query per ``queries/*.sql`` file, and the analyst policy.
+"""Athena: the shared analytics workgroup, one named query per ``datasets/<id>/queries/*.sql`` file, and
+the analyst policy.
 
 The SQL files are the single source: the same text runs locally on Spark SQL over the curated output
-and is deployed here unchanged. The analyst policy is what the city attaches to its own roles.
+and is deployed here unchanged, in the dataset's database, named ``<dataset id>-<file stem>``. The
+analyst policy is what the city attaches to its own roles: every dataset's curated output tables and
+their folders; never a cleaned table (where a dataset's PII columns live), never the transformed or raw
+buckets.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,13 +19,12 @@ from aws_cdk import aws_athena as athena
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
+from dataset_etl.declaration import Dataset
 
 from stacks.components.nag import acknowledge
 from stacks.components.secure_bucket import s3_arn
-from stacks.layout import ATHENA_RESULTS_PREFIX, LICENCES_PREFIX, SUMMARY_PREFIX
-from stacks.names import PlatformNames
-
-QUERIES_DIR = Path(__file__).resolve().parents[2] / "queries"
+from stacks.layout import ATHENA_RESULTS_PREFIX, DatasetLayout
+from stacks.names import DatasetNames, PlatformNames
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,12 @@ class NamedQueryFile:
     sql: str
 
 
-def query_files(folder: Path = QUERIES_DIR) -> list[NamedQueryFile]:
+def named_query_name(dataset_id: str, query: str) -> str:
+    """What a dataset's query is called in the shared workgroup (``dap query --dataset`` resolves it)."""
+    return f"{dataset_id}-{query}"
+
+
+def query_files(folder: Path) -> list[NamedQueryFile]:
     """Every ``*.sql`` file: its stem is the query's name, its first ``--`` line the description."""
     queries = []
     for path in sorted(folder.glob("*.sql")):
@@ -47,6 +56,7 @@ def query_files(folder: Path = QUERIES_DIR) -> list[NamedQueryFile]:
 @dataclass(frozen=True)
 class AnalyticsWorkgroupProps:
     names: PlatformNames
+    datasets: Sequence[tuple[Dataset, DatasetNames]]
     key: kms.IKey
     query_results_bucket_name: str
     curated_bucket_name: str
@@ -62,7 +72,7 @@ class AnalyticsWorkgroup(Construct):
             self,
             "WorkGroup",
             name=names.workgroup,
-            description="Business-licence analytics: results encrypted, scans capped, metrics published",
+            description="Analytics of the curated datasets: results encrypted, scans capped, metrics on",
             state="ENABLED",
             recursive_delete_option=False,
             work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
@@ -82,36 +92,42 @@ class AnalyticsWorkgroup(Construct):
             ),
         )
         self.named_queries = {}
-        for query in query_files():
-            named = athena.CfnNamedQuery(
-                self,
-                f"Query-{query.name}",
-                name=query.name,
-                description=query.description[:1024],
-                database=names.glue_database,
-                query_string=query.sql,
-                work_group=self.workgroup.ref,
-            )
-            self.named_queries[query.name] = named
+        for dataset, dataset_names in props.datasets:
+            for query in query_files(dataset.queries_path):
+                name = named_query_name(dataset.id, query.name)
+                named = athena.CfnNamedQuery(
+                    self,
+                    f"Query-{name}",
+                    name=name,
+                    description=query.description[:1024],
+                    database=dataset_names.glue_database,
+                    query_string=query.sql,
+                    work_group=self.workgroup.ref,
+                )
+                self.named_queries[name] = named
         self.analyst_policy = self._analyst_policy(props)
 
     def _analyst_policy(self, props: AnalyticsWorkgroupProps) -> iam.ManagedPolicy:
-        """Exactly: use this workgroup, read the curated data and its catalog, decrypt, write results."""
+        """Exactly: use this workgroup, read the curated outputs and their catalog, decrypt, write results."""
         names = props.names
         stack = Stack.of(self)
-        curated_objects = [
-            s3_arn(self, props.curated_bucket_name, f"/{p}*") for p in (SUMMARY_PREFIX, LICENCES_PREFIX)
-        ]
+        curated_prefixes = analyst_prefixes([dataset for dataset, _ in props.datasets])
+        curated_objects = [s3_arn(self, props.curated_bucket_name, f"/{p}*") for p in curated_prefixes]
         result_objects = s3_arn(self, props.query_results_bucket_name, f"/{ATHENA_RESULTS_PREFIX}*")
+        databases = [
+            stack.format_arn(service="glue", resource="database", resource_name=n.glue_database)
+            for _, n in props.datasets
+        ]
         tables = [
-            stack.format_arn(service="glue", resource="table", resource_name=f"{names.glue_database}/{t}")
-            for t in (names.summary_table, names.licences_table)
+            stack.format_arn(service="glue", resource="table", resource_name=f"{n.glue_database}/{t}")
+            for _, n in props.datasets
+            for t in n.output_table_names
         ]
         policy = iam.ManagedPolicy(
             self,
             "AnalystPolicy",
-            managed_policy_name=f"{names.prefix}-licence-analyst",
-            description="Query the curated business-licence tables through the analytics workgroup",
+            managed_policy_name=names.analyst_policy,
+            description="Query the curated output tables of every dataset through the analytics workgroup",
             statements=[
                 iam.PolicyStatement(
                     sid="UseTheWorkgroup",
@@ -138,12 +154,7 @@ class AnalyticsWorkgroup(Construct):
                 iam.PolicyStatement(
                     sid="ReadTheDatabase",
                     actions=["glue:GetDatabase"],
-                    resources=[
-                        stack.format_arn(service="glue", resource="catalog"),
-                        stack.format_arn(
-                            service="glue", resource="database", resource_name=names.glue_database
-                        ),
-                    ],
+                    resources=[stack.format_arn(service="glue", resource="catalog"), *databases],
                 ),
                 iam.PolicyStatement(
                     sid="ReadTheCatalog",
@@ -154,24 +165,18 @@ class AnalyticsWorkgroup(Construct):
                         "glue:GetPartitions",
                         "glue:BatchGetPartition",
                     ],
-                    resources=[
-                        stack.format_arn(service="glue", resource="catalog"),
-                        stack.format_arn(
-                            service="glue", resource="database", resource_name=names.glue_database
-                        ),
-                        *tables,
-                    ],
+                    resources=[stack.format_arn(service="glue", resource="catalog"), *databases, *tables],
                 ),
                 iam.PolicyStatement(
                     sid="ReadCuratedData", actions=["s3:GetObject"], resources=curated_objects
                 ),
-                # Listing only the two table folders. GetBucketLocation has no s3:prefix in its request
+                # Listing only the output tables' folders. GetBucketLocation has no s3:prefix in its request
                 # context, so it cannot share this conditional statement (it would never be allowed).
                 iam.PolicyStatement(
                     sid="ListCuratedData",
                     actions=["s3:ListBucket"],
                     resources=[s3_arn(self, props.curated_bucket_name)],
-                    conditions={"StringLike": {"s3:prefix": [f"{SUMMARY_PREFIX}*", f"{LICENCES_PREFIX}*"]}},
+                    conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in curated_prefixes]}},
                 ),
                 iam.PolicyStatement(
                     sid="LocateCuratedData",
@@ -208,3 +213,9 @@ class AnalyticsWorkgroup(Construct):
                 "names; each grant names one bucket and one prefix.",
             )
         return policy
+
+
+def analyst_prefixes(datasets: Sequence[Dataset]) -> list[str]:
+    """The curated folders an analyst reads: every declared output's Parquet folder (the tables), not
+    the CSV copies for people nor the run reports; nothing of the transformed or raw buckets."""
+    return [DatasetLayout(d.id).output(o.key) for d in datasets for o in d.outputs]

@@ -1,7 +1,8 @@
-"""DataBrew: the raw dataset, its ruleset, a profile job and the recipe job that cleans it.
+"""DataBrew, per dataset: the raw dataset, its ruleset, a profile job and the recipe job that cleans it.
 
-The recipe's steps are read from ``databrew_recipes/`` (the same file the local runner executes) and
-the ruleset from ``licence_etl.rules``, so neither can drift from what the tests exercise.
+The recipe's steps are read from the dataset's ``recipe`` file (the same file the local runner executes),
+the raw format from its ``[format]`` and the ruleset from ``dataset_etl.rules``, so none of them can
+drift from what the tests exercise.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import custom_resources as cr
 from constructs import Construct
-from licence_etl import rules
+from dataset_etl.declaration import Dataset
+from dataset_etl.rules import RuleSet
 
 from stacks.components.access import (
     KEY_FOR_SSE_KMS,
@@ -28,16 +30,24 @@ from stacks.components.access import (
     allow_prefix_write,
 )
 from stacks.components.nag import acknowledge
-from stacks.config import DataBrewSettings
-from stacks.layout import CLEANED_PREFIX, PROFILES_PREFIX, RAW_PREFIX
-from stacks.names import PlatformNames
+from stacks.config import PROJECT_ROOT, DataBrewSettings
+from stacks.layout import DatasetLayout
+from stacks.names import DatasetNames
 
-RECIPE_FILE = Path(__file__).resolve().parents[2] / "databrew_recipes" / "business_licences_cleaning.json"
+# Entity types every profile job looks for (declared PII or not): documented values of
+# AWS::DataBrew::Job EntityDetectorConfiguration.EntityTypes (USA_ALL would add only US identifiers).
 PII_ENTITY_TYPES = ("PERSON_NAME", "EMAIL", "PHONE_NUMBER", "IP_ADDRESS", "CREDIT_CARD", "BANK_ACCOUNT")
 
 
-def load_recipe_steps(path: Path = RECIPE_FILE) -> list[dict[str, Any]]:
+def load_recipe_steps(path: Path) -> list[dict[str, Any]]:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _shown(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return path.name
 
 
 def _recipe_step(step: dict[str, Any]) -> databrew.CfnRecipe.RecipeStepProperty:
@@ -83,7 +93,8 @@ def _ruleset_rule(rule: dict[str, Any]) -> databrew.CfnRuleset.RuleProperty:
 
 @dataclass(frozen=True)
 class DataBrewCleaningProps:
-    names: PlatformNames
+    dataset: Dataset
+    names: DatasetNames
     settings: DataBrewSettings
     key: kms.IKey
     raw_bucket_name: str
@@ -91,11 +102,13 @@ class DataBrewCleaningProps:
 
 
 class DataBrewCleaning(Construct):
-    """Profile (statistics, PII detection, ruleset validation) and clean the raw licences CSV."""
+    """Profile (statistics, PII detection where PII is declared, ruleset validation) and clean the raw
+    CSV of one dataset."""
 
     def __init__(self, scope: Construct, construct_id: str, props: DataBrewCleaningProps) -> None:
         super().__init__(scope, construct_id)
-        names, settings = props.names, props.settings
+        names, settings, declared = props.names, props.settings, props.dataset
+        layout = DatasetLayout(declared.id)
         stack = Stack.of(self)
 
         self.role = iam.Role(
@@ -104,10 +117,10 @@ class DataBrewCleaning(Construct):
             assumed_by=iam.ServicePrincipal(
                 "databrew.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
             ),
-            description="DataBrew: read raw licences, write cleaned data and profiles",
+            description=f"DataBrew for {declared.id}: read its raw exports, write its cleaned data, profiles",
         )
-        allow_prefix_read(self.role, props.raw_bucket_name, [RAW_PREFIX])
-        allow_prefix_write(self.role, props.transformed_bucket_name, [CLEANED_PREFIX, PROFILES_PREFIX])
+        allow_prefix_read(self.role, props.raw_bucket_name, [layout.raw])
+        allow_prefix_write(self.role, props.transformed_bucket_name, [layout.cleaned, layout.profiles])
         allow_key_use(self.role, props.key, KEY_FOR_SSE_KMS)  # SSE-KMS input and outputs
         allow_log_writing(self.role, "/aws-glue-databrew/", associate_key=False)
 
@@ -117,11 +130,13 @@ class DataBrewCleaning(Construct):
             name=names.databrew_dataset,
             format="CSV",
             format_options=databrew.CfnDataset.FormatOptionsProperty(
-                csv=databrew.CfnDataset.CsvOptionsProperty(delimiter=";", header_row=True)
+                csv=databrew.CfnDataset.CsvOptionsProperty(
+                    delimiter=declared.format.delimiter, header_row=True
+                )
             ),
             input=databrew.CfnDataset.InputProperty(
                 s3_input_definition=databrew.CfnDataset.S3LocationProperty(
-                    bucket=props.raw_bucket_name, key=RAW_PREFIX
+                    bucket=props.raw_bucket_name, key=layout.raw
                 )
             ),
         )
@@ -133,13 +148,21 @@ class DataBrewCleaning(Construct):
             self,
             "Ruleset",
             name=names.databrew_ruleset,
-            description="Data-quality rules on the raw export (rendered from licence_etl.rules)",
+            description=f"Data-quality rules of {declared.id} on the raw export (from dataset_etl.rules)",
             target_arn=dataset_arn,
-            rules=[_ruleset_rule(rule) for rule in rules.databrew_rules()],
+            rules=[_ruleset_rule(rule) for rule in RuleSet.of(declared).databrew_rules()],
         )
         ruleset.add_resource_dependency(dataset)
 
         encryption = {"encryption_mode": "SSE-KMS", "encryption_key_arn": props.key.key_arn}
+        # Entity detection on every dataset, not only where the declaration says personal information
+        # lives: the profile shows where it is found, so an undeclared PII column is noticed before it
+        # spreads (a declared one is kept out of the curated layer by the loader).
+        pii_detection = databrew.CfnJob.ProfileConfigurationProperty(
+            entity_detector_configuration=databrew.CfnJob.EntityDetectorConfigurationProperty(
+                entity_types=list(PII_ENTITY_TYPES)
+            ),
+        )
         self.profile_job = databrew.CfnJob(
             self,
             "ProfileJob",
@@ -148,14 +171,10 @@ class DataBrewCleaning(Construct):
             role_arn=self.role.role_arn,
             dataset_name=names.databrew_dataset,
             output_location=databrew.CfnJob.OutputLocationProperty(
-                bucket=props.transformed_bucket_name, key=PROFILES_PREFIX
+                bucket=props.transformed_bucket_name, key=layout.profiles
             ),
             job_sample=databrew.CfnJob.JobSampleProperty(mode="FULL_DATASET"),
-            profile_configuration=databrew.CfnJob.ProfileConfigurationProperty(
-                entity_detector_configuration=databrew.CfnJob.EntityDetectorConfigurationProperty(
-                    entity_types=list(PII_ENTITY_TYPES)
-                ),
-            ),
+            profile_configuration=pii_detection,
             validation_configurations=[
                 databrew.CfnJob.ValidationConfigurationProperty(
                     ruleset_arn=stack.format_arn(
@@ -177,18 +196,18 @@ class DataBrewCleaning(Construct):
         self.profile_schedule = databrew.CfnSchedule(
             self,
             "ProfileSchedule",
-            name=f"{names.databrew_profile_job}-schedule",
+            name=names.databrew_profile_schedule,
             cron_expression=settings.profile_schedule,
             job_names=[names.databrew_profile_job],
         )
         self.profile_schedule.add_resource_dependency(self.profile_job)
 
-        steps = load_recipe_steps()
+        steps = load_recipe_steps(declared.recipe_path)
         recipe = databrew.CfnRecipe(
             self,
             "Recipe",
             name=names.databrew_recipe,
-            description=f"Cleans the portal export; source: databrew_recipes/{RECIPE_FILE.name}",
+            description=f"Cleans the {declared.id} portal export; source: {_shown(declared.recipe_path)}",
             steps=[_recipe_step(step) for step in steps],
         )
         publication = self._publish(recipe, steps)
@@ -205,11 +224,11 @@ class DataBrewCleaning(Construct):
             outputs=[
                 databrew.CfnJob.OutputProperty(
                     location=databrew.CfnJob.S3LocationProperty(
-                        bucket=props.transformed_bucket_name, key=CLEANED_PREFIX
+                        bucket=props.transformed_bucket_name, key=layout.cleaned
                     ),
                     format="PARQUET",
                     compression_format="SNAPPY",
-                    partition_columns=["file_year"],
+                    partition_columns=[declared.partition_column],
                     overwrite=True,
                 )
             ],

@@ -1,6 +1,6 @@
 """One Glue 5.0 PySpark job with its own least-privilege role, shared by the quality and summary jobs.
 
-The entry point comes from ``glue_scripts/`` and the shared ``licence_etl`` package rides along as a
+The entry point comes from ``glue_scripts/`` and the shared ``dataset_etl`` package rides along as a
 zip on ``--extra-py-files``: Glue imports it exactly as the local run and the tests do.
 """
 
@@ -58,7 +58,7 @@ class AssetObjectCode(glue.Code):
 def asset_code(scope: Construct, construct_id: str, path: Path) -> glue.Code:
     """A file or folder of ``glue_scripts/`` as Glue code, through an S3 asset.
 
-    A folder is zipped by CDK: ``glue_scripts/lib`` becomes a zip whose root holds ``licence_etl/``,
+    A folder is zipped by CDK: ``glue_scripts/lib`` becomes a zip whose root holds ``dataset_etl/``,
     as ``--extra-py-files`` expects (``glue.Code.from_asset`` takes single files only).
     """
     asset = s3_assets.Asset(scope, construct_id, path=str(path), exclude=ASSET_EXCLUDE)
@@ -87,6 +87,8 @@ class GlueEtlJobProps:
     put_objects: Sequence[tuple[str, str]] = ()
     # one object read with a single GetObject (the quality report, by the summary job), its exact key
     get_objects: Sequence[tuple[str, str]] = ()
+    # the dataset's declaration (datasets/<id>/dataset.toml as an asset): --dataset_declaration, read once
+    declaration: s3_assets.Asset | None = None
 
 
 class GlueEtlJob(Construct):
@@ -109,6 +111,12 @@ class GlueEtlJob(Construct):
             allow_object_put(self.role, bucket_name, key)
         if props.get_objects:
             allow_object_read(self.role, [s3_arn(self.role, b, f"/{k}") for b, k in props.get_objects])
+        arguments = dict(props.arguments)
+        if props.declaration is not None:
+            allow_object_read(
+                self.role, [props.declaration.bucket.arn_for_objects(props.declaration.s3_object_key)]
+            )
+            arguments["dataset_declaration"] = props.declaration.s3_object_url
         allow_key_use(self.role, props.key, KEY_FOR_GLUE_SECURITY_CONFIGURATION)
         allow_log_writing(self.role, "/aws-glue/", associate_key=True)
         namespaces = ["Glue"] + ([METRIC_NAMESPACE] if props.publishes_metrics else [])
@@ -136,7 +144,7 @@ class GlueEtlJob(Construct):
             enable_observability_metrics=True,
             default_arguments={
                 "--enable-auto-scaling": "true",
-                **{f"--{name}": value for name, value in props.arguments.items()},
+                **{f"--{name}": value for name, value in arguments.items()},
             },
         )
         Validations.of(self.job).acknowledge(

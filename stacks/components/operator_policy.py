@@ -1,4 +1,5 @@
-"""The managed policy ``<prefix>-operator``: exactly what ``dap ingest | run | status | report`` call.
+"""The managed policy ``<prefix>-operator``: exactly what ``dap ingest | run | status | report`` call,
+for every dataset of the stage (each command takes ``--dataset``).
 
 The ``dap`` commands run with an operator's own credentials; this policy is what the city attaches to
 the operators' roles. ``dap query`` runs Athena queries, which read the catalog and the data with the
@@ -8,23 +9,32 @@ one call (or one group of calls) of ``dap/``; ``tests/stacks/iam_calls.py`` list
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
+from dataset_etl.declaration import Dataset
 
 from stacks.components.access import KEY_FOR_SSE_KMS
 from stacks.components.nag import acknowledge
 from stacks.components.secure_bucket import s3_arn
-from stacks.layout import INCOMING_PREFIX, QUALITY_REPORT_KEY, RAW_PREFIX, SUMMARY_CSV_PREFIX
-from stacks.names import PlatformNames
+from stacks.layout import DatasetLayout
+from stacks.names import DatasetNames, PlatformNames
+
+
+def csv_prefixes(dataset: Dataset) -> list[str]:
+    """The CSV folders of a dataset's outputs (``dap report`` downloads them)."""
+    layout = DatasetLayout(dataset.id)
+    return [layout.output_csv(o.key) for o in dataset.outputs if o.csv]
 
 
 @dataclass(frozen=True)
 class OperatorPolicyProps:
     names: PlatformNames
+    datasets: Sequence[tuple[Dataset, DatasetNames]]
     key: kms.IKey
     stack_names: tuple[str, ...]  # the stacks whose outputs dap reads (storage, pipeline)
     raw_bucket_name: str
@@ -40,25 +50,54 @@ class OperatorPolicy(Construct):
             f"arn:{stack.partition}:cloudformation:{stack.region}:{stack.account}:stack/{name}/*"
             for name in props.stack_names
         ]
-        raw_exports = s3_arn(self, props.raw_bucket_name, f"/{RAW_PREFIX}*")
-        staged_exports = s3_arn(self, props.raw_bucket_name, f"/{INCOMING_PREFIX}*")
-        summary_csv = s3_arn(self, props.curated_bucket_name, f"/{SUMMARY_CSV_PREFIX}*")
-        machine = stack.format_arn(
-            service="states",
-            resource="stateMachine",
-            resource_name=names.state_machine,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        executions = stack.format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{names.state_machine}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        layouts = [DatasetLayout(dataset.id) for dataset, _ in props.datasets]
+        raw_exports = [s3_arn(self, props.raw_bucket_name, f"/{layout.raw}*") for layout in layouts]
+        staged_exports = [s3_arn(self, props.raw_bucket_name, f"/{layout.incoming}*") for layout in layouts]
+        csv_folders = [p for dataset, _ in props.datasets for p in csv_prefixes(dataset)]
+        csv_objects = [s3_arn(self, props.curated_bucket_name, f"/{p}*") for p in csv_folders]
+        machines, executions, profile_jobs = [], [], []
+        for _, dataset_names in props.datasets:
+            machines.append(
+                stack.format_arn(
+                    service="states",
+                    resource="stateMachine",
+                    resource_name=dataset_names.state_machine,
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            )
+            executions.append(
+                stack.format_arn(
+                    service="states",
+                    resource="execution",
+                    resource_name=f"{dataset_names.state_machine}:*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            )
+            profile_jobs.append(
+                stack.format_arn(
+                    service="databrew", resource="job", resource_name=dataset_names.databrew_profile_job
+                )
+            )
+        reports = [
+            s3_arn(self, props.transformed_bucket_name, f"/{layout.quality_report_key}") for layout in layouts
+        ]
+        csv_statements = (
+            [
+                iam.PolicyStatement(sid="ReadSummaryCsv", actions=["s3:GetObject"], resources=csv_objects),
+                iam.PolicyStatement(
+                    sid="ListSummaryCsv",
+                    actions=["s3:ListBucket"],
+                    resources=[s3_arn(self, props.curated_bucket_name)],
+                    conditions={"StringEquals": {"s3:prefix": csv_folders}},
+                ),
+            ]
+            if csv_folders
+            else []
         )
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
-            managed_policy_name=f"{names.prefix}-operator",
+            managed_policy_name=names.operator_policy,
             description="What the dap ingest, run, status and report commands call (dap query: attach the "
             "analyst policy too)",
             statements=[
@@ -70,13 +109,13 @@ class OperatorPolicy(Construct):
                 iam.PolicyStatement(
                     sid="IngestRawExports",
                     actions=["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject"],
-                    resources=[raw_exports],
+                    resources=raw_exports,
                 ),
                 # --from-portal: multipart upload to the staging key, read by copy_object, then deleted
                 iam.PolicyStatement(
                     sid="StagePortalExports",
                     actions=["s3:PutObject", "s3:AbortMultipartUpload", "s3:GetObject", "s3:DeleteObject"],
-                    resources=[staged_exports],
+                    resources=staged_exports,
                 ),
                 # head_object of a raw copy that is not there yet answers 404 (not 403) only with
                 # ListBucket, and HeadObject carries no s3:prefix to condition it on
@@ -91,41 +130,37 @@ class OperatorPolicy(Construct):
                 iam.PolicyStatement(
                     sid="RunThePipeline",
                     actions=["states:StartExecution", "states:ListExecutions"],
-                    resources=[machine],
+                    resources=machines,
                 ),
                 iam.PolicyStatement(  # dap profile
-                    sid="StartProfileJob",
-                    actions=["databrew:StartJobRun"],
-                    resources=[
-                        stack.format_arn(
-                            service="databrew", resource="job", resource_name=names.databrew_profile_job
-                        )
-                    ],
+                    sid="StartProfileJob", actions=["databrew:StartJobRun"], resources=profile_jobs
                 ),
                 iam.PolicyStatement(
                     sid="FollowRuns",
                     actions=["states:DescribeExecution", "states:GetExecutionHistory"],
-                    resources=[executions],
+                    resources=executions,
                 ),
-                iam.PolicyStatement(
-                    sid="ReadQualityReport",
-                    actions=["s3:GetObject"],
-                    resources=[s3_arn(self, props.transformed_bucket_name, f"/{QUALITY_REPORT_KEY}")],
-                ),
-                iam.PolicyStatement(sid="ReadSummaryCsv", actions=["s3:GetObject"], resources=[summary_csv]),
-                iam.PolicyStatement(
-                    sid="ListSummaryCsv",
-                    actions=["s3:ListBucket"],
-                    resources=[s3_arn(self, props.curated_bucket_name)],
-                    conditions={"StringEquals": {"s3:prefix": SUMMARY_CSV_PREFIX}},
-                ),
+                iam.PolicyStatement(sid="ReadQualityReport", actions=["s3:GetObject"], resources=reports),
+                *csv_statements,
             ],
         )
         reasons = {
-            raw_exports: "dap ingest uploads exports under the raw prefix with the file's own name.",
-            staged_exports: "dap ingest --from-portal stages the export under incoming/ before the copy.",
-            summary_csv: "dap report downloads the one CSV Spark writes under summary_csv/ (generated name).",
-            executions: "dap run --wait follows executions it starts; their names are made at run time.",
+            **{
+                arn: "dap ingest uploads a dataset's exports under its raw prefix with the file's own name."
+                for arn in raw_exports
+            },
+            **{
+                arn: "dap ingest --from-portal stages a dataset's export under incoming/ before the copy."
+                for arn in staged_exports
+            },
+            **{
+                arn: "dap report downloads the one CSV Spark writes in an output's CSV folder (any name)."
+                for arn in csv_objects
+            },
+            **{
+                arn: "dap run --wait follows executions it starts; their names are made at run time."
+                for arn in executions
+            },
         }
         reasons |= {arn: "CloudFormation stack ARNs end with a stack id made at creation." for arn in stacks}
         for resource, reason in reasons.items():

@@ -1,4 +1,8 @@
-"""CloudWatch alarms on the pipeline's health, cost and data quality, all acting on the alerts topic.
+"""CloudWatch alarms on the pipelines' health, cost and data quality, all acting on the alerts topic.
+
+Shared alarms (Glue failures of any job, bucket sizes, Athena spend, denied S3 requests) exist once;
+each dataset adds its own (its state machine's failures and freshness, its jobs' runtimes, its share of
+rejected rows), named ``<prefix>-<dataset-id>-...`` (``watch_dataset``).
 
 Why alarms besides the failure events: an alarm also fires on what did *not* happen (no successful
 run for days), on slow drifts (bucket growth, Athena spend, the share of rejected rows), and keeps a
@@ -14,7 +18,8 @@ Metrics used (namespace, name, dimensions):
 - ``AWS/S3`` BucketSizeBytes, ``BucketName`` + ``StorageType`` (daily, once a day);
 - ``AWS/Athena`` ProcessedBytes, ``WorkGroup`` (published when the workgroup has
   ``PublishCloudWatchMetricsEnabled``);
-- ``VancouverDAP`` FailedRowRate, ``Pipeline`` (0..1, published by the quality job once per run).
+- ``VancouverDAP`` FailedRowRate, ``Pipeline`` + ``Dataset`` (0..1, published by a dataset's quality job
+  once per run).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.config import AlarmSettings
-from stacks.names import METRIC_NAMESPACE, PlatformNames
+from stacks.names import METRIC_NAMESPACE, DatasetNames, PlatformNames
 
 FAILURE_PERIOD = Duration.minutes(5)
 DAILY = Duration.days(1)
@@ -45,7 +50,7 @@ class PipelineAlarmsProps:
     curated_bucket_name: str
 
 
-def state_machine_metric(names: PlatformNames, metric_name: str, period: Duration, statistic: str = "Sum"):
+def state_machine_metric(names: DatasetNames, metric_name: str, period: Duration, statistic: str = "Sum"):
     return cloudwatch.Metric(
         namespace="AWS/States",
         metric_name=metric_name,
@@ -75,19 +80,23 @@ def athena_bytes_metric(names: PlatformNames) -> cloudwatch.Metric:
     )
 
 
-def quality_metric(names: PlatformNames, metric_name: str, statistic: str, period: Duration = DAILY):
+def quality_metric(
+    names: PlatformNames, dataset_id: str, metric_name: str, statistic: str, period: Duration = DAILY
+) -> cloudwatch.Metric:
+    """A row metric of one dataset's quality job (dataset_etl.io.metric_data: Pipeline and Dataset)."""
     return cloudwatch.Metric(
         namespace=METRIC_NAMESPACE,
         metric_name=metric_name,
-        dimensions_map={"Pipeline": names.metrics_pipeline},
+        dimensions_map={"Pipeline": names.metrics_pipeline, "Dataset": dataset_id},
         statistic=statistic,
         period=period,
     )
 
 
 class PipelineAlarms(Construct):
-    """The pipeline's alarms; each one's alarm action (and, where recovery is news, OK action) is the
-    topic. Runtime and access-denied alarms are added by the stack (they need the jobs and the trail)."""
+    """The platform's alarms; each one's alarm action (and, where recovery is news, OK action) is the
+    topic. Per-dataset and access-denied alarms are added by the stack (``watch_dataset``,
+    ``watch_access_denied``)."""
 
     def __init__(self, scope: Construct, construct_id: str, props: PipelineAlarmsProps) -> None:
         super().__init__(scope, construct_id)
@@ -95,19 +104,6 @@ class PipelineAlarms(Construct):
         self._action = actions.SnsAction(props.topic)
         names, settings = props.names, props.settings
         self.alarms: dict[str, cloudwatch.Alarm] = {}
-
-        for metric_name, slug in (
-            ("ExecutionsFailed", "executions-failed"),
-            ("ExecutionsTimedOut", "executions-timed-out"),
-        ):
-            self._alarm(
-                f"Pipeline{metric_name}",
-                slug=f"pipeline-{slug}",
-                description=f"The pipeline state machine {names.state_machine} reported {metric_name}",
-                metric=state_machine_metric(names, metric_name, FAILURE_PERIOD),
-                threshold=1,
-                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            )
 
         self._alarm(
             "GlueJobFailures",
@@ -158,18 +154,6 @@ class PipelineAlarms(Construct):
             ok_action=True,
         )
 
-        days = settings.pipeline_freshness_days
-        self._alarm(
-            "PipelineFreshness",
-            slug="pipeline-freshness",
-            description=f"No successful pipeline run in the last {days} day(s)",
-            metric=state_machine_metric(names, "ExecutionsSucceeded", Duration.days(days)),
-            threshold=1,
-            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-            missing=cloudwatch.TreatMissingData.BREACHING,  # no run at all is exactly the problem
-            ok_action=True,
-        )
-
         self._alarm(
             "AthenaBytesScanned",
             slug="athena-daily-bytes-scanned",
@@ -180,16 +164,49 @@ class PipelineAlarms(Construct):
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         )
 
+    def watch_dataset(self, dataset: DatasetNames) -> None:
+        """The alarms of one dataset's pipeline, each named ``<prefix>-<dataset-id>-...``."""
+        settings = self._props.settings
+        scope = Construct(self, dataset.pascal)
+        for metric_name, slug in (
+            ("ExecutionsFailed", "executions-failed"),
+            ("ExecutionsTimedOut", "executions-timed-out"),
+        ):
+            self._alarm(
+                f"Pipeline{metric_name}",
+                slug=f"{dataset.slug}-pipeline-{slug}",
+                description=f"The state machine {dataset.state_machine} reported {metric_name}",
+                metric=state_machine_metric(dataset, metric_name, FAILURE_PERIOD),
+                threshold=1,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                scope=scope,
+            )
+        days = settings.pipeline_freshness_days
+        self._alarm(
+            "PipelineFreshness",
+            slug=f"{dataset.slug}-pipeline-freshness",
+            description=f"No successful {dataset.dataset_id} pipeline run in the last {days} day(s)",
+            metric=state_machine_metric(dataset, "ExecutionsSucceeded", Duration.days(days)),
+            threshold=1,
+            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            missing=cloudwatch.TreatMissingData.BREACHING,  # no run at all is exactly the problem
+            ok_action=True,
+            scope=scope,
+        )
         self._alarm(
             "DataQualityFailedRowRate",
-            slug="dq-failed-row-rate",
-            description=f"The quality check rejected more than {settings.dq_failed_row_rate:.0%} of the rows",
-            metric=quality_metric(names, "FailedRowRate", "Maximum"),
+            slug=f"{dataset.slug}-dq-failed-row-rate",
+            description=f"The {dataset.dataset_id} quality check rejected more than "
+            f"{settings.dq_failed_row_rate:.0%} of the rows",
+            metric=quality_metric(self._props.names, dataset.dataset_id, "FailedRowRate", "Maximum"),
             threshold=settings.dq_failed_row_rate,
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            scope=scope,
         )
+        for job in dataset.glue_jobs:
+            self.watch_glue_job_runtime(job, scope)
 
-    def watch_glue_job_runtime(self, job_name: str) -> cloudwatch.Alarm:
+    def watch_glue_job_runtime(self, job_name: str, scope: Construct | None = None) -> cloudwatch.Alarm:
         """A run longer than the threshold (a warning before the job's timeout fails it): Glue's
         ``glue.driver.aggregate.elapsedTime`` (ms, published every 30 s of a run with --enable-metrics),
         all runs of the job, the largest value in 5 minutes."""
@@ -207,6 +224,7 @@ class PipelineAlarms(Construct):
             ),
             threshold=minutes * 60_000,
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            scope=scope,
         )
 
     def watch_access_denied(self, metric: cloudwatch.IMetric, buckets: str) -> cloudwatch.Alarm:
@@ -233,9 +251,10 @@ class PipelineAlarms(Construct):
         evaluation_periods: int = 1,
         missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
         ok_action: bool = False,
+        scope: Construct | None = None,
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
-            self,
+            scope or self,
             construct_id,
             alarm_name=f"{self._props.alarm_prefix}-{slug}",
             alarm_description=description,

@@ -1,4 +1,7 @@
-"""One CloudWatch dashboard that answers "is the pipeline healthy, how big, how good, how costly".
+"""One CloudWatch dashboard that answers "is each pipeline healthy, how big, how good, how costly".
+
+Shared rows first (bucket sizes and objects, Athena bytes), then one section per dataset (its runs
+and their duration, its Glue jobs' time, its data-quality pass rate and rows).
 
 Why by name: like the alarms, every widget addresses its metric by the names in PlatformNames, so
 the dashboard exists (empty) before the pipeline's first deploy and never blocks replacing it.
@@ -8,7 +11,7 @@ Glue job durations (``Glue`` ``glue.driver.aggregate.elapsedTime``, ``JobName``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aws_cdk import Duration
@@ -22,7 +25,7 @@ from stacks.components.pipeline_alarms import (
     quality_metric,
     state_machine_metric,
 )
-from stacks.names import PlatformNames
+from stacks.names import DatasetNames, PlatformNames
 
 HOURLY = Duration.hours(1)
 
@@ -33,7 +36,6 @@ class PipelineDashboardProps:
     names: PlatformNames
     # purpose ("raw", "transformed", "curated") -> bucket name
     bucket_names: Mapping[str, str]
-    glue_jobs: Sequence[str]
 
 
 def glue_elapsed_time_metric(job_name: str) -> cloudwatch.Metric:
@@ -47,38 +49,67 @@ def glue_elapsed_time_metric(job_name: str) -> cloudwatch.Metric:
     )
 
 
+def dataset_widgets(names: PlatformNames, dataset: DatasetNames) -> list[list[cloudwatch.IWidget]]:
+    """The rows of one dataset: a title, runs and duration, Glue job time and data quality."""
+
+    def run_count(metric_name: str, label: str) -> cloudwatch.Metric:
+        return state_machine_metric(dataset, metric_name, HOURLY).with_(label=label)
+
+    title = cloudwatch.TextWidget(
+        markdown=f"## {dataset.dataset_id}\nState machine `{dataset.state_machine}`", width=24, height=2
+    )
+    executions = cloudwatch.GraphWidget(
+        title=f"{dataset.dataset_id}: pipeline executions",
+        left=[
+            run_count("ExecutionsSucceeded", "succeeded"),
+            run_count("ExecutionsFailed", "failed"),
+            run_count("ExecutionsTimedOut", "timed out"),
+        ],
+        width=12,
+    )
+    duration = cloudwatch.GraphWidget(
+        title=f"{dataset.dataset_id}: pipeline duration (ms)",
+        left=[
+            state_machine_metric(dataset, "ExecutionTime", HOURLY, "Average").with_(label="average"),
+            state_machine_metric(dataset, "ExecutionTime", HOURLY, "Maximum").with_(label="maximum"),
+        ],
+        width=12,
+    )
+    glue = cloudwatch.GraphWidget(
+        title=f"{dataset.dataset_id}: Glue job elapsed time per day (ms)",
+        left=[glue_elapsed_time_metric(job) for job in dataset.glue_jobs],
+        width=12,
+    )
+    quality = cloudwatch.GraphWidget(
+        title=f"{dataset.dataset_id}: data quality, pass rate and rows",
+        left=[
+            cloudwatch.MathExpression(
+                expression="1 - failed_rate",
+                using_metrics={
+                    "failed_rate": quality_metric(
+                        names, dataset.dataset_id, "FailedRowRate", "Maximum", HOURLY
+                    )
+                },
+                label="pass rate (1 - FailedRowRate)",
+                period=HOURLY,
+            )
+        ],
+        right=[
+            quality_metric(names, dataset.dataset_id, metric, "Sum", HOURLY).with_(label=metric)
+            for metric in ("RowsIn", "RowsPassed", "RowsFailed")
+        ],
+        left_y_axis=cloudwatch.YAxisProps(min=0, max=1),
+        width=12,
+    )
+    return [[title], [executions, duration], [glue, quality]]
+
+
 class PipelineDashboard(Construct):
-    """Runs and duration; Glue job time; bucket sizes and object counts; DQ pass rate; Athena bytes."""
+    """Bucket sizes and object counts, Athena bytes; per dataset runs, duration, Glue time, DQ pass rate."""
 
     def __init__(self, scope: Construct, construct_id: str, props: PipelineDashboardProps) -> None:
         super().__init__(scope, construct_id)
         names = props.names
-
-        def run_count(metric_name: str, label: str) -> cloudwatch.Metric:
-            return state_machine_metric(names, metric_name, HOURLY).with_(label=label)
-
-        executions = cloudwatch.GraphWidget(
-            title="Pipeline executions",
-            left=[
-                run_count("ExecutionsSucceeded", "succeeded"),
-                run_count("ExecutionsFailed", "failed"),
-                run_count("ExecutionsTimedOut", "timed out"),
-            ],
-            width=12,
-        )
-        duration = cloudwatch.GraphWidget(
-            title="Pipeline duration (ms)",
-            left=[
-                state_machine_metric(names, "ExecutionTime", HOURLY, "Average").with_(label="average"),
-                state_machine_metric(names, "ExecutionTime", HOURLY, "Maximum").with_(label="maximum"),
-            ],
-            width=12,
-        )
-        glue = cloudwatch.GraphWidget(
-            title="Glue job elapsed time per day (ms)",
-            left=[glue_elapsed_time_metric(job) for job in props.glue_jobs],
-            width=12,
-        )
         sizes = cloudwatch.GraphWidget(
             title="Bucket size (bytes, Standard + Standard-IA)",
             left=[
@@ -103,31 +134,14 @@ class PipelineDashboard(Construct):
             ],
             width=12,
         )
-        quality = cloudwatch.GraphWidget(
-            title="Data quality: pass rate and rows",
-            left=[
-                cloudwatch.MathExpression(
-                    expression="1 - failed_rate",
-                    using_metrics={"failed_rate": quality_metric(names, "FailedRowRate", "Maximum", HOURLY)},
-                    label="pass rate (1 - FailedRowRate)",
-                    period=HOURLY,
-                )
-            ],
-            right=[
-                quality_metric(names, metric, "Sum", HOURLY).with_(label=metric)
-                for metric in ("RowsIn", "RowsPassed", "RowsFailed")
-            ],
-            left_y_axis=cloudwatch.YAxisProps(min=0, max=1),
-            width=12,
-        )
         athena = cloudwatch.GraphWidget(
             title=f"Athena bytes scanned per day ({names.workgroup})",
             left=[athena_bytes_metric(names).with_(label="ProcessedBytes")],
             width=12,
         )
+        rows: list[list[cloudwatch.IWidget]] = [[sizes, objects], [athena]]
+        for dataset in names.datasets:
+            rows += dataset_widgets(names, dataset)
         self.dashboard = cloudwatch.Dashboard(
-            self,
-            "Dashboard",
-            dashboard_name=props.dashboard_name,
-            widgets=[[executions, duration], [glue, athena], [sizes, objects], [quality]],
+            self, "Dashboard", dashboard_name=props.dashboard_name, widgets=rows
         )

@@ -1,4 +1,8 @@
-"""The state machine that runs the pipeline in order, and the two triggers that start it.
+"""The state machine that runs one dataset's pipeline in order, and the two triggers that start it.
+
+One state machine per dataset: each has its own raw trigger (``raw/<id>/``), schedule, no-change
+fingerprint (``quality_check/reports/<id>/last_successful_run.json``) and failure alarm; a run of one
+dataset never waits for, or fails, another; and each role is scoped to its own dataset's resources.
 
 Order: wait for older runs → fingerprint the raw input (its objects' keys, ETags and sizes) → stop
 with a "no change" notification when it is the input of the last successful run (unless the run was
@@ -36,8 +40,8 @@ from stacks.components.access import KEY_FOR_SSE_KMS, allow_key_use, allow_log_g
 from stacks.components.log_retention import retention_days
 from stacks.components.nag import acknowledge
 from stacks.config import ScheduleSettings
-from stacks.layout import LAST_SUCCESSFUL_RUN_KEY, QUALITY_REPORT_KEY, RAW_PREFIX
-from stacks.names import PlatformNames
+from stacks.layout import DatasetLayout
+from stacks.names import DatasetNames
 
 GUARD_WAIT = Duration.minutes(5)
 GUARD_MAX_WAITS = 36  # three hours behind an earlier run, then give up (and say so)
@@ -66,7 +70,7 @@ ALREADY_RUNNING_ERRORS = {
 
 @dataclass(frozen=True)
 class PipelineOrchestrationProps:
-    names: PlatformNames
+    names: DatasetNames
     key: kms.IKey
     topic: sns.ITopic
     schedule: ScheduleSettings
@@ -80,6 +84,7 @@ class PipelineOrchestration(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: PipelineOrchestrationProps) -> None:
         super().__init__(scope, construct_id)
         names = props.names
+        layout = DatasetLayout(names.dataset_id)
         self.log_group_name = f"/aws/vendedlogs/states/{names.state_machine}"
         stack = Stack.of(self)
 
@@ -195,7 +200,7 @@ class PipelineOrchestration(Construct):
                 "List raw input",
                 service="s3",
                 action="listObjectsV2",
-                parameters={"Bucket": props.raw_bucket_name, "Prefix": RAW_PREFIX},
+                parameters={"Bucket": props.raw_bucket_name, "Prefix": layout.raw},
                 iam_resources=[raw_arn],
                 iam_action="s3:ListBucket",
                 result_path="$.raw",
@@ -209,7 +214,7 @@ class PipelineOrchestration(Construct):
             parameters={
                 "step": "List raw input",
                 "error": "NoRawInput",
-                "cause": f"nothing under s3://{props.raw_bucket_name}/{RAW_PREFIX}",
+                "cause": f"nothing under s3://{props.raw_bucket_name}/{layout.raw}",
             },
             result_path="$.failure",
         ).next(failure_notice)
@@ -224,8 +229,8 @@ class PipelineOrchestration(Construct):
             "Read last successful run",
             service="s3",
             action="getObject",
-            parameters={"Bucket": props.transformed_bucket_name, "Key": LAST_SUCCESSFUL_RUN_KEY},
-            iam_resources=[transformed_object(LAST_SUCCESSFUL_RUN_KEY)],
+            parameters={"Bucket": props.transformed_bucket_name, "Key": layout.last_successful_run_key},
+            iam_resources=[transformed_object(layout.last_successful_run_key)],
             result_selector={"record.$": "States.StringToJson($.Body)"},
             result_path="$.last",
         )
@@ -310,8 +315,8 @@ class PipelineOrchestration(Construct):
                 "Read quality report",
                 service="s3",
                 action="getObject",
-                parameters={"Bucket": props.transformed_bucket_name, "Key": QUALITY_REPORT_KEY},
-                iam_resources=[transformed_object(QUALITY_REPORT_KEY)],
+                parameters={"Bucket": props.transformed_bucket_name, "Key": layout.quality_report_key},
+                iam_resources=[transformed_object(layout.quality_report_key)],
                 result_selector={"counts.$": "States.StringToJson($.Body)"},
                 result_path="$.report",
             ),
@@ -326,11 +331,11 @@ class PipelineOrchestration(Construct):
                 action="putObject",
                 parameters={
                     "Bucket": props.transformed_bucket_name,
-                    "Key": LAST_SUCCESSFUL_RUN_KEY,
+                    "Key": layout.last_successful_run_key,
                     "ContentType": "application/json",
                     "Body.$": "States.JsonToString($.record)",
                 },
-                iam_resources=[transformed_object(LAST_SUCCESSFUL_RUN_KEY)],
+                iam_resources=[transformed_object(layout.last_successful_run_key)],
                 result_path=sfn.JsonPath.DISCARD,
             ),
             "Record successful run",
@@ -421,21 +426,22 @@ class PipelineOrchestration(Construct):
         self.state_machine.node.default_child.add_override("DependsOn", [stack.get_logical_id(policy)])
         allow_key_use(role, props.key, KEY_FOR_SSE_KMS)  # the encrypted topic and the SSE-KMS report
         self._acknowledge_service_wildcards(role)
-        self._allow_log_encryption(props.key)
+        self._allow_log_encryption(props.key, props.names)
         self._triggers(props)
 
     def _triggers(self, props: PipelineOrchestrationProps) -> None:
+        layout = DatasetLayout(props.names.dataset_id)
         target = targets.SfnStateMachine(self.state_machine)
         self.raw_object_rule = events.Rule(
             self,
             "OnRawObjectCreated",
-            description="Run the pipeline when a licence export lands in the raw prefix",
+            description=f"Run the {props.names.dataset_id} pipeline when an export lands in its raw prefix",
             event_pattern=events.EventPattern(
                 source=["aws.s3"],
                 detail_type=["Object Created"],
                 detail={
                     "bucket": {"name": [props.raw_bucket_name]},
-                    "object": {"key": [{"prefix": RAW_PREFIX}]},
+                    "object": {"key": [{"prefix": layout.raw}]},
                 },
             ),
             targets=[target],
@@ -443,17 +449,17 @@ class PipelineOrchestration(Construct):
         self.schedule_rule = events.Rule(
             self,
             "OnSchedule",
-            description="Run the pipeline on the stage's schedule",
+            description=f"Run the {props.names.dataset_id} pipeline on the stage's schedule",
             schedule=events.Schedule.expression(props.schedule.expression),
             enabled=props.schedule.enabled,
             targets=[target],
         )
 
-    def _allow_log_encryption(self, key: kms.IKey) -> None:
+    def _allow_log_encryption(self, key: kms.IKey, names: DatasetNames) -> None:
         stack = Stack.of(self)
         allow_log_group_encryption(
             key,
-            sid="StateMachineLogGroup",
+            sid=f"{names.pascal}StateMachineLogGroup",
             region=stack.region,
             log_group_arn=stack.format_arn(
                 service="logs",

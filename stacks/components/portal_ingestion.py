@@ -1,4 +1,4 @@
-"""PortalIngestion: a Lambda that pulls the dataset's export from the City's open-data portal on a
+"""PortalIngestion: a Lambda per dataset that pulls the dataset's export from the City's open-data portal on a
 schedule and lands it in the raw prefix only when it changed (code: ``lambdas/portal_ingest/``).
 
 Why a Lambda and not a Glue or DataBrew step: the download is I/O, a few minutes at most, and most
@@ -14,6 +14,7 @@ retrying, and a failure is published once and counted by the ``Errors`` alarm.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -32,9 +33,9 @@ from stacks.components.access import allow_log_group_encryption
 from stacks.components.log_retention import retention_days
 from stacks.components.nag import acknowledge
 from stacks.components.secure_bucket import s3_arn
-from stacks.config import PROJECT_ROOT, IngestionSettings
-from stacks.layout import INCOMING_PREFIX, RAW_PREFIX
-from stacks.names import PlatformNames
+from stacks.config import PROJECT_ROOT, IngestionSettings, raw_file_name
+from stacks.layout import DatasetLayout
+from stacks.names import DatasetNames
 
 CODE_DIR = PROJECT_ROOT / "lambdas"
 HANDLER = "portal_ingest.handler.handler"
@@ -43,9 +44,12 @@ HTTP_ATTEMPTS = 4
 
 @dataclass(frozen=True)
 class PortalIngestionProps:
-    names: PlatformNames
-    settings: IngestionSettings
+    names: DatasetNames
+    settings: IngestionSettings  # stage-wide: portal, schedule, timeout, filter
+    portal_dataset_id: str  # the declaration's portal_dataset_id
     expected_columns: tuple[str, ...]  # the raw CSV's header, checked before anything is written
+    delimiter: str  # the declaration's [format]
+    encoding: str
     key: kms.IKey
     topic: sns.ITopic
     raw_bucket_name: str
@@ -60,8 +64,10 @@ class PortalIngestion(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         settings = props.settings
-        self.raw_key = RAW_PREFIX + settings.raw_file_name
-        self.staging_key = INCOMING_PREFIX + settings.raw_file_name
+        layout = DatasetLayout(props.names.dataset_id)
+        file_name = raw_file_name(props.portal_dataset_id)
+        self.raw_key = layout.raw + file_name
+        self.staging_key = layout.incoming + file_name
         self.function_name = props.names.portal_ingest_function
 
         log_group_name = f"/aws/lambda/{self.function_name}"
@@ -77,7 +83,10 @@ class PortalIngestion(Construct):
             removal_policy=props.removal_policy,
         )
         allow_log_group_encryption(
-            props.key, sid="PortalIngestionLogGroup", region=stack.region, log_group_arn=log_group_arn
+            props.key,
+            sid=f"{props.names.pascal}PortalIngestionLogGroup",
+            region=stack.region,
+            log_group_arn=log_group_arn,
         )
 
         # The grants are the role's inline policy, so they exist with the role; the function gets the
@@ -100,7 +109,7 @@ class PortalIngestion(Construct):
             self,
             "Function",
             function_name=self.function_name,
-            description=f"Pulls {settings.dataset_id} from the open-data portal into the raw bucket",
+            description=f"Pulls {props.portal_dataset_id} from the open-data portal into the raw bucket",
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER,
@@ -113,15 +122,17 @@ class PortalIngestion(Construct):
             log_group=log_group,
             environment={
                 "PORTAL_BASE_URL": settings.portal_base_url,
-                "DATASET_ID": settings.dataset_id,
+                "DATASET_ID": props.portal_dataset_id,
                 "PORTAL_WHERE": settings.where,
-                "EXPECTED_COLUMNS": ";".join(props.expected_columns),
+                "EXPECTED_COLUMNS": json.dumps(list(props.expected_columns)),
+                "CSV_DELIMITER": props.delimiter,
+                "CSV_ENCODING": props.encoding,
                 "RAW_BUCKET": props.raw_bucket_name,
                 "RAW_KEY": self.raw_key,
                 "STAGING_KEY": self.staging_key,
                 "KMS_KEY_ARN": props.key.key_arn,
                 "ALERTS_TOPIC_ARN": props.topic.topic_arn,
-                "PIPELINE": props.names.prefix,
+                "PIPELINE": props.names.base,
                 "HTTP_ATTEMPTS": str(HTTP_ATTEMPTS),
             },
         )
@@ -129,8 +140,8 @@ class PortalIngestion(Construct):
         self.schedule = events.Rule(
             self,
             "Schedule",
-            rule_name=f"{props.names.prefix}-portal-ingest-schedule",
-            description=f"Pull {settings.dataset_id} from the portal ({settings.schedule_expression})",
+            rule_name=props.names.portal_ingest_schedule,
+            description=f"Pull {props.portal_dataset_id} from the portal ({settings.schedule_expression})",
             schedule=events.Schedule.expression(settings.schedule_expression),
             enabled=settings.schedule_enabled,
             targets=[targets.LambdaFunction(self.function, retry_attempts=0)],
@@ -139,7 +150,7 @@ class PortalIngestion(Construct):
         self.errors_alarm = cloudwatch.Alarm(
             self,
             "ErrorsAlarm",
-            alarm_name=f"{props.names.prefix}-portal-ingest-errors",
+            alarm_name=f"{props.names.portal_ingest_function}-errors",
             alarm_description="The portal ingestion failed (its SNS message has the HTTP status, URL and "
             "bytes read); the raw bucket was not changed.",
             metric=self.function.metric_errors(period=Duration.minutes(5), statistic="Sum"),

@@ -1,5 +1,5 @@
-"""The summary job: passed licences → the curated daily summary (Parquet + CSV) and licences table,
-then the HTML run report (``reports/latest.html`` in the curated bucket).
+"""The summary job of one dataset: its passed rows → every declared curated output (Parquet, and a CSV
+where the output says so) under ``<curated>/<id>/``, then the HTML run report (``<id>/reports/latest.html``).
 
 The report reads the quality job's JSON report (one GetObject of its exact key) and a few failed rows
 (the failed prefix, read only); it is rendered with Jinja2, which Glue 5.0 does not provide
@@ -9,34 +9,45 @@ installs the pinned pair of ``requirements.lock`` with ``--additional-python-mod
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
+from dataset_etl.declaration import Dataset
 
 from stacks.components.glue_etl_job import BucketPrefixes, GlueEtlJob, GlueEtlJobProps
-from stacks.config import GlueSettings, QualitySettings
-from stacks.layout import (
-    FAILED_PREFIX,
-    LICENCES_PREFIX,
-    PASSED_PREFIX,
-    QUALITY_REPORT_KEY,
-    RUN_REPORT_HTML_KEY,
-    SUMMARY_CSV_PREFIX,
-    SUMMARY_PREFIX,
-)
-from stacks.names import PlatformNames
+from stacks.config import GlueSettings
+from stacks.layout import DatasetLayout
+from stacks.names import DatasetNames
 
 # The versions of requirements.lock, so the deployed report renders with what the tests ran.
 REPORT_PYTHON_MODULES = "jinja2==3.1.6,markupsafe==3.0.4"
 
 
+def output_prefixes(dataset: Dataset) -> list[str]:
+    """What the job writes under the curated bucket: each output's folder, and its CSV folder if any."""
+    layout = DatasetLayout(dataset.id)
+    prefixes = []
+    for output in dataset.outputs:
+        prefixes.append(layout.output(output.key))
+        if output.csv:
+            prefixes.append(layout.output_csv(output.key))
+    return prefixes
+
+
 @dataclass(frozen=True)
 class SummaryJobProps:
-    names: PlatformNames
+    dataset: Dataset
+    names: DatasetNames
+    parameters: Mapping[str, Any]  # the stage's overrides of the declared parameters
+    stage: str  # the stage's resource prefix, shown in the run report
+    declaration: s3_assets.Asset
     glue_settings: GlueSettings
-    quality: QualitySettings
     key: kms.IKey
     security_configuration: glue.ISecurityConfiguration
     transformed_bucket_name: str
@@ -46,33 +57,36 @@ class SummaryJobProps:
 class SummaryJob(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: SummaryJobProps) -> None:
         super().__init__(scope, construct_id)
-        source, target = props.transformed_bucket_name, props.curated_bucket_name
+        dataset, source, target = props.dataset, props.transformed_bucket_name, props.curated_bucket_name
+        layout = DatasetLayout(dataset.id)
         self.job = GlueEtlJob(
             self,
             "Summarize",
             GlueEtlJobProps(
                 job_name=props.names.summary_job,
                 script="summarize.py",
-                description="Summarises issued licences per Vancouver day into the curated bucket",
+                description=f"Builds the curated outputs of {dataset.id}: "
+                + ", ".join(o.table for o in dataset.outputs),
                 settings=props.glue_settings,
                 key=props.key,
                 security_configuration=props.security_configuration,
                 arguments={
-                    "input_path": f"s3://{source}/{PASSED_PREFIX}",
-                    "summary_path": f"s3://{target}/{SUMMARY_PREFIX}",
-                    "summary_csv_path": f"s3://{target}/{SUMMARY_CSV_PREFIX}",
-                    "licences_path": f"s3://{target}/{LICENCES_PREFIX}",
-                    "min_employees": str(props.quality.min_employees),
-                    "status": "Issued",
-                    "report_html_path": f"s3://{target}/{RUN_REPORT_HTML_KEY}",
-                    "quality_report_path": f"s3://{source}/{QUALITY_REPORT_KEY}",
-                    "failed_rows_path": f"s3://{source}/{FAILED_PREFIX}",
-                    "stage": props.names.prefix,
+                    "dataset": dataset.id,
+                    "input_path": f"s3://{source}/{layout.passed}",
+                    "curated_path": f"s3://{target}/{layout.curated}",
+                    "parameters": json.dumps(dict(props.parameters), sort_keys=True, separators=(",", ":")),
+                    "report_html_path": f"s3://{target}/{layout.run_report_html_key}",
+                    "quality_report_path": f"s3://{source}/{layout.quality_report_key}",
+                    "failed_rows_path": f"s3://{source}/{layout.failed}",
+                    "stage": props.stage,
                     "additional-python-modules": REPORT_PYTHON_MODULES,
                 },
-                reads=[BucketPrefixes(source, [PASSED_PREFIX, FAILED_PREFIX])],
-                writes=[BucketPrefixes(target, [SUMMARY_PREFIX, SUMMARY_CSV_PREFIX, LICENCES_PREFIX])],
-                put_objects=[(target, RUN_REPORT_HTML_KEY)],  # licence_etl.io.write_text: one put_object
-                get_objects=[(source, QUALITY_REPORT_KEY)],  # licence_etl.io.read_json: one get_object
+                reads=[BucketPrefixes(source, [layout.passed, layout.failed])],
+                writes=[BucketPrefixes(target, output_prefixes(dataset))],
+                put_objects=[
+                    (target, layout.run_report_html_key)
+                ],  # dataset_etl.io.write_text: one put_object
+                get_objects=[(source, layout.quality_report_key)],  # dataset_etl.io.read_json: one get_object
+                declaration=props.declaration,
             ),
         ).job

@@ -11,8 +11,8 @@ from dap.cli import main
 
 EXPECTED_ITEMS = (
     "customer managed keys", "storage raw", "storage transformed", "storage curated",
-    "cross-region replication transfer", "profile job", "recipe job", "vdap-dev-quality-check (FLEX)",
-    "vdap-dev-summarize (FLEX)", "2 crawlers", "state transitions", "5 named queries", "alarms",
+    "cross-region replication transfer", "profile job", "recipe job", "vdap-dev-business-licences-quality-check (FLEX)",
+    "vdap-dev-business-licences-summarize (FLEX)", "2 crawlers", "state transitions", "5 named queries", "alarms",
     "1 dashboards", "S3 data events", "e-mail", "TOTAL",
 )  # fmt: skip
 
@@ -63,7 +63,7 @@ def test_compare_a_setting_change_side_by_side(capsys):
     assert main(["cost", "--rows", "100000", "--set", "databrew.max_capacity=2"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("changed: databrew.max_capacity=2\n")
-    rows = {line[:58].strip(): line[58:].split() for line in out.splitlines()[3:] if line[:1].strip()}
+    rows = {line[:70].strip(): line[70:].split() for line in out.splitlines()[3:] if line[:1].strip()}
     recipe = next(v for k, v in rows.items() if k.startswith("DataBrew") and "recipe job" in k)
     before, after = float(recipe[0]), float(recipe[1])
     assert after == pytest.approx(2 * before)  # dev has 1 node; the change gives 2
@@ -76,6 +76,6 @@ def test_compare_two_stages_and_a_bad_setting(capsys):
     assert main(["cost", "--rows", "100000", "--compare", "prod"]) == 0
     out = capsys.readouterr().out
     assert "dev vs prod" in out and "run:prod" in out and "month:dev" in out
-    assert "job vdap-<stage>-quality-check" in out
+    assert "job vdap-<stage>-business-licences-quality-check" in out
     assert main(["cost", "--set", "glue.max_workers=1"]) == 2
     assert "stages.dev.glue.max_workers: 1 is not allowed" in capsys.readouterr().err

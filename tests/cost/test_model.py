@@ -94,7 +94,9 @@ def test_a_price_without_a_source_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "path", sorted((Path(__file__).parents[2] / "queries").glob("*.sql")), ids=lambda p: p.stem
+    "path",
+    sorted((Path(__file__).parents[2] / "datasets").glob("*/queries/*.sql")),
+    ids=lambda p: f"{p.parent.parent.name}-{p.stem}",
 )
 def test_every_named_query_parses_to_a_table_and_its_columns(path):
     table, columns, _ = cost.parse_query(path.read_text())

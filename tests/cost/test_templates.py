@@ -9,7 +9,8 @@ import pytest
 
 from dap import cost
 
-QUERIES = sorted((Path(__file__).parents[2] / "queries").glob("*.sql"))
+# `dap cost` models the business licences' pipeline (dap.cost.MODELLED_DATASET): its queries
+QUERIES = sorted((Path(__file__).parents[2] / "datasets" / cost.MODELLED_DATASET / "queries").glob("*.sql"))
 
 
 def test_kms_keys_platform_and_replica(dev_deployment):
@@ -17,7 +18,9 @@ def test_kms_keys_platform_and_replica(dev_deployment):
 
 
 def test_alarms_and_dashboards(dev_deployment):
-    # 11 in Observability (8 + a runtime alarm per Glue job + access denied), the portal-ingest errors alarm
+    # 11 in Observability (5 shared: Glue failures, raw and curated size, Athena bytes, access denied; the
+    # dataset's 6: executions failed and timed out, freshness, rejected rows, a runtime alarm per Glue job),
+    # the portal-ingest errors alarm
     assert dev_deployment.alarms == 12
     # the raw-bucket size alarm is metric math over two storage classes: 2 billed metrics
     assert dev_deployment.alarm_metrics == 13

@@ -1,16 +1,52 @@
-"""Helpers for the Glue job tests: the entry-point modules and cleaned rows built from schema.py."""
+"""Helpers for the Glue job tests: the entry-point modules and cleaned rows of the business licences.
+
+The business licences' schema comes from their declaration (``datasets/business_licences``), as the
+jobs read it.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from licence_etl import schema
+from dataset_etl.declaration import Dataset
 
-from dap.local_run import load_glue_script
+from stacks.datasets import project_dataset
 
 RUN_TIME = datetime(2025, 10, 5, 12, 0, tzinfo=UTC)
+GLUE_SCRIPTS = Path(__file__).resolve().parents[2] / "glue_scripts"
+
+
+def load_glue_script(name: str):
+    """Import ``glue_scripts/<name>.py`` by path (Glue runs files, the folder is not a package).
+
+    Same module key as ``dap.local_run.load_glue_script`` (``glue_job_<name>``), so one module object
+    per script in a process is shared with ``dap``.
+    """
+    key = f"glue_job_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, GLUE_SCRIPTS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[key]
+            raise
+    return sys.modules[key]
+
+
+def licences_dataset() -> Dataset:
+    return project_dataset("business_licences")
+
+
+@pytest.fixture(scope="session")
+def licences() -> Dataset:
+    """The business licences' declaration, loaded and checked as the stacks and ``dap`` load it."""
+    return licences_dataset()
 
 
 @pytest.fixture(scope="session")
@@ -63,12 +99,16 @@ def licence(**overrides) -> dict:
     return row
 
 
-def frame(spark, rows: list[dict]):
-    """A DataFrame with exactly the cleaned schema (types from schema.CLEANED_COLUMNS)."""
-    ordered = [tuple(r[c] for c in schema.CLEANED_NAMES) for r in rows]
-    return spark.createDataFrame(ordered, schema.cleaned_ddl())
+def frame(spark, rows: list[dict], dataset: Dataset | None = None):
+    """A DataFrame with exactly the cleaned schema of ``dataset`` (default: the business licences)."""
+    dataset = dataset or licences_dataset()
+    ordered = [tuple(r[c] for c in dataset.column_names) for r in rows]
+    return spark.createDataFrame(ordered, dataset.cleaned_ddl())
 
 
-def write_cleaned(spark, rows: list[dict], path: Path) -> str:
-    frame(spark, rows).write.mode("overwrite").partitionBy(schema.PARTITION_COLUMN).parquet(str(path))
+def write_cleaned(spark, rows: list[dict], path: Path, dataset: Dataset | None = None) -> str:
+    dataset = dataset or licences_dataset()
+    frame(spark, rows, dataset).write.mode("overwrite").partitionBy(dataset.partition_column).parquet(
+        str(path)
+    )
     return str(path)

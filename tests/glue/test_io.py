@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from licence_etl import io
-from licence_etl.jobargs import optional_text, parse_bool, parse_run_time
+from dataset_etl import io
+from dataset_etl.jobargs import optional_text, parse_bool, parse_run_time
 from moto import mock_aws
 
 from .conftest import RUN_TIME, licence, write_cleaned
@@ -68,10 +68,19 @@ def test_publish_metrics(aws):
     assert [p["Maximum"] for p in stats["Datapoints"]] == [0.3]
 
 
-def test_quality_job_reports_to_s3_and_publishes(aws, spark, tmp_path, quality_check):
+def test_read_text_from_s3_and_local(aws, tmp_path):
+    aws.put_object(Bucket="dap-reports", Key="datasets/x/dataset.toml", Body='id = "x" # é'.encode())
+    assert io.read_text("s3://dap-reports/datasets/x/dataset.toml") == 'id = "x" # é'
+    local = tmp_path / "dataset.toml"
+    local.write_text("title = 'ü'", encoding="utf-8")
+    assert io.read_text(str(local)) == io.read_text(f"file://{local}") == "title = 'ü'"
+
+
+def test_quality_job_reports_to_s3_and_publishes(aws, spark, tmp_path, licences, quality_check):
     src = write_cleaned(spark, [licence(), licence(fee_paid=-1.0)], tmp_path / "cleaned")
     quality_check.run(
         spark,
+        licences,
         src,
         str(tmp_path / "passed"),
         str(tmp_path / "failed"),

@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from licence_etl import schema, summary
 
 from .conftest import RUN_TIME, frame, licence, ts, write_cleaned
 
@@ -35,6 +34,7 @@ EXPECTED_FAILED = {
 
 
 def paths(tmp: Path) -> dict[str, str]:
+    """Where the jobs write; ``curated`` is the summary job's root, its outputs are folders under it."""
     return {
         k: str(tmp / v)
         for k, v in {
@@ -42,15 +42,17 @@ def paths(tmp: Path) -> dict[str, str]:
             "failed": "quality_check/failed",
             "report": "quality_check/report.json",
             "summary": "curated/summary",
-            "csv": "curated/csv",
+            "csv": "curated/summary_csv",
             "licences": "curated/licences",
         }.items()
-    }
+    } | {"curated": f"{tmp / 'curated'}/"}
 
 
-def run_both(qc, sm, spark, input_path, p, **qc_kwargs):
-    report = qc.run(spark, input_path, p["passed"], p["failed"], p["report"], run_time=RUN_TIME, **qc_kwargs)
-    result = sm.run(spark, p["passed"], p["summary"], p["csv"], p["licences"], run_time=RUN_TIME)
+def run_both(qc, sm, spark, dataset, input_path, p, **qc_kwargs):
+    report = qc.run(
+        spark, dataset, input_path, p["passed"], p["failed"], p["report"], run_time=RUN_TIME, **qc_kwargs
+    )
+    result = sm.run(spark, dataset, p["passed"], p["curated"], run_time=RUN_TIME)
     return report, result
 
 
@@ -58,14 +60,15 @@ def csv_files(folder: str) -> list[Path]:
     return sorted(Path(folder).glob("*.csv"))
 
 
-def test_malformed_rows_end_to_end(spark, tmp_path, quality_check, summarize):
+def test_malformed_rows_end_to_end(spark, tmp_path, licences, quality_check, summarize):
     p = paths(tmp_path)
     src = write_cleaned(spark, MALFORMED, tmp_path / "cleaned")
     # 7 of 8 rows have a status: completeness 0.875 < 0.95, so the job fails AFTER writing everything.
     with pytest.raises(quality_check.DatasetRuleFailure, match="status_completeness") as excinfo:
-        quality_check.run(spark, src, p["passed"], p["failed"], p["report"], run_time=RUN_TIME)
+        quality_check.run(spark, licences, src, p["passed"], p["failed"], p["report"], run_time=RUN_TIME)
     report = json.loads(Path(p["report"]).read_text())
     assert report == json.loads(json.dumps(excinfo.value.report, default=str))
+    assert report["dataset"] == "business_licences"
     assert (report["rows_in"], report["rows_passed"], report["rows_failed"]) == (8, 3, 5)
     assert report["counts_add_up"] and report["failed_row_rate"] == pytest.approx(5 / 8)
     assert report["failures_by_rule"] == {
@@ -87,10 +90,10 @@ def test_malformed_rows_end_to_end(spark, tmp_path, quality_check, summarize):
     failed = spark.read.parquet(p["failed"])
     assert passed.count() + failed.count() == len(MALFORMED)
     assert {r["licence_rsn"]: list(r["failed_rules"]) for r in failed.collect()} == EXPECTED_FAILED
-    assert sorted(passed.columns) == sorted(schema.CLEANED_NAMES)
-    assert sorted(failed.columns) == sorted([*schema.CLEANED_NAMES, "failed_rules"])
+    assert sorted(passed.columns) == sorted(licences.column_names)
+    assert sorted(failed.columns) == sorted([*licences.column_names, "failed_rules"])
 
-    result = summarize.run(spark, p["passed"], p["summary"], p["csv"], p["licences"], run_time=RUN_TIME)
+    result = summarize.run(spark, licences, p["passed"], p["curated"], run_time=RUN_TIME)
     assert result["rows_in"] == 3 and result["summary_rows"] == 2
     daily = {r["issue_date"]: r for r in spark.read.parquet(p["summary"]).collect()}
     assert daily[date(2024, 1, 16)]["licence_count"] == 2
@@ -100,36 +103,39 @@ def test_malformed_rows_end_to_end(spark, tmp_path, quality_check, summarize):
     assert spark.read.parquet(p["licences"]).count() == 3
     [csv] = csv_files(p["csv"])
     lines = csv.read_text().splitlines()
-    assert lines[0] == ",".join(summary.SUMMARY_NAMES) and len(lines) == 3
+    assert lines[0] == ",".join(licences.output("summary").names) and len(lines) == 3
+    assert not Path(p["curated"], "licences_csv").exists()  # csv only where the output says so
 
 
-def test_passing_run_returns_report(spark, tmp_path, quality_check, summarize):
+def test_passing_run_returns_report(spark, tmp_path, licences, quality_check, summarize):
     p = paths(tmp_path)
     src = write_cleaned(spark, [licence(licence_rsn=str(i)) for i in range(5)], tmp_path / "cleaned")
-    report, result = run_both(quality_check, summarize, spark, src, p)
+    report, result = run_both(quality_check, summarize, spark, licences, src, p)
     assert report["dataset_rules_passed"] and report["rows_passed"] == 5
     assert result["summary_rows"] == 1
 
 
 @pytest.mark.parametrize("kind", ["missing_folder", "header_only"])
-def test_zero_rows(spark, tmp_path, quality_check, summarize, kind):
+def test_zero_rows(spark, tmp_path, licences, quality_check, summarize, kind):
     p = paths(tmp_path)
     src = tmp_path / "cleaned"
     if kind == "header_only":  # what the recipe job writes for a header-only CSV: a folder, no data files
         write_cleaned(spark, [], src)
         assert src.exists() and not list(src.rglob("*.parquet"))
     with pytest.raises(quality_check.DatasetRuleFailure, match="row_count_positive"):
-        quality_check.run(spark, str(src), p["passed"], p["failed"], p["report"], run_time=RUN_TIME)
+        quality_check.run(spark, licences, str(src), p["passed"], p["failed"], p["report"], run_time=RUN_TIME)
     report = json.loads(Path(p["report"]).read_text())
     assert (report["rows_in"], report["rows_passed"], report["rows_failed"]) == (0, 0, 0)
     assert report["counts_add_up"] and report["failed_row_rate"] == 0.0
 
-    report, result = run_both(quality_check, summarize, spark, str(src), p, fail_on_dataset_rule=False)
+    report, result = run_both(
+        quality_check, summarize, spark, licences, str(src), p, fail_on_dataset_rule=False
+    )
     assert not report["dataset_rules_passed"] and report["rows_in"] == 0
     assert result == {**result, "rows_in": 0, "summary_rows": 0, "licences_rows": 0}
-    assert spark.read.schema(schema.cleaned_ddl()).parquet(p["passed"]).count() == 0
+    assert spark.read.schema(licences.cleaned_ddl()).parquet(p["passed"]).count() == 0
     [csv] = csv_files(p["csv"])
-    assert csv.read_text().splitlines() in ([",".join(summary.SUMMARY_NAMES)], [])
+    assert csv.read_text().splitlines() in ([",".join(licences.output("summary").names)], [])
 
 
 def snapshot(spark, p):
@@ -138,7 +144,7 @@ def snapshot(spark, p):
         return Counter(tuple(r) for r in reader.parquet(path).collect())
 
     files = {k: sorted(x.relative_to(v).as_posix() for x in Path(v).rglob("*.parquet")) for k, v in p.items()
-             if k not in ("report", "csv")}  # fmt: skip
+             if k not in ("report", "csv", "curated")}  # fmt: skip
     return {
         "passed": rows(p["passed"]),
         "failed": Counter(str(r) for r in spark.read.parquet(p["failed"]).collect()),
@@ -149,36 +155,38 @@ def snapshot(spark, p):
     }
 
 
-def test_rerun_is_idempotent(spark, tmp_path, quality_check, summarize):
+def test_rerun_is_idempotent(spark, tmp_path, licences, quality_check, summarize):
     p = paths(tmp_path)
     src = write_cleaned(spark, MALFORMED, tmp_path / "cleaned")
-    run_both(quality_check, summarize, spark, src, p, fail_on_dataset_rule=False)
+    run_both(quality_check, summarize, spark, licences, src, p, fail_on_dataset_rule=False)
     first = snapshot(spark, p)
-    run_both(quality_check, summarize, spark, src, p, fail_on_dataset_rule=False)
+    run_both(quality_check, summarize, spark, licences, src, p, fail_on_dataset_rule=False)
     second = snapshot(spark, p)
     assert first == second
     assert sum(first["passed"].values()) + sum(first["failed"].values()) == len(MALFORMED)
     assert len(first["csv"]) == 1
 
 
-def test_fixed_rows_leave_no_stale_failed_partition(spark, tmp_path, quality_check, summarize):
+def test_fixed_rows_leave_no_stale_failed_partition(spark, tmp_path, licences, quality_check, summarize):
     p = paths(tmp_path)
     bad = [licence(licence_rsn="a", file_year="23", fee_paid=-1.0), licence(licence_rsn="b", file_year="24")]
-    run_both(quality_check, summarize, spark, write_cleaned(spark, bad, tmp_path / "v1"), p)
+    run_both(quality_check, summarize, spark, licences, write_cleaned(spark, bad, tmp_path / "v1"), p)
     assert spark.read.parquet(p["failed"]).count() == 1
     fixed = [licence(licence_rsn="a", file_year="23"), licence(licence_rsn="b", file_year="24")]
-    run_both(quality_check, summarize, spark, write_cleaned(spark, fixed, tmp_path / "v2"), p)
-    assert spark.read.schema(schema.cleaned_ddl()).parquet(p["failed"]).count() == 0
+    run_both(quality_check, summarize, spark, licences, write_cleaned(spark, fixed, tmp_path / "v2"), p)
+    assert spark.read.schema(licences.cleaned_ddl()).parquet(p["failed"]).count() == 0
     assert spark.read.parquet(p["passed"]).count() == 2
 
 
-def test_main_parses_glue_style_arguments(spark, tmp_path, quality_check, summarize):
+def test_main_parses_glue_style_arguments(spark, tmp_path, licences, quality_check, summarize):
     p = paths(tmp_path)
     src = write_cleaned(spark, [licence()], tmp_path / "cleaned")
+    declaration = str(licences.path / "dataset.toml")
     glue_noise = ["--JOB_NAME", "vancouver-dap-quality", "--job-bookmark-option", "job-bookmark-disable",
                   "--TempDir", str(tmp_path / "tmp"), "--enable-metrics", "true"]  # fmt: skip
     report = quality_check.main(
-        [*glue_noise, "--input_path", src, "--passed_path", p["passed"], "--failed_path", p["failed"],
+        [*glue_noise, "--dataset", "business_licences", "--dataset_declaration", declaration,
+         "--input_path", src, "--passed_path", p["passed"], "--failed_path", p["failed"],
          "--report_path", p["report"], "--freshness_days", "3", "--fail_on_dataset_rule", "false",
          "--run_time", "2025-10-05T12:00:00Z", "--metrics_pipeline", ""]
     )  # fmt: skip
@@ -186,15 +194,17 @@ def test_main_parses_glue_style_arguments(spark, tmp_path, quality_check, summar
     assert not report["dataset_rules_passed"]  # extract is 4 days old, limit 3: reported, not raised
     assert spark.conf.get("spark.sql.sources.partitionOverwriteMode") == "dynamic"
     result = summarize.main(
-        [*glue_noise, "--input_path", p["passed"], "--summary_path", p["summary"],
-         "--summary_csv_path", p["csv"], "--licences_path", p["licences"],
-         "--min_employees", "50", "--status", "Issued", "--run_time", "2025-10-05T12:00:00Z"]
+        [*glue_noise, "--dataset", "business_licences", "--dataset_declaration", declaration,
+         "--input_path", p["passed"], "--curated_path", p["curated"],
+         "--parameters", '{"min_employees": 50, "status": "Issued"}', "--run_time", "2025-10-05T12:00:00Z"]
     )  # fmt: skip
     assert result["summary_rows"] == 0 and result["licences_rows"] == 1  # 43 employees is not > 50
+    assert result["parameters"] == {"status": "Issued", "min_employees": 50}
+    assert result["dataset"] == "business_licences" and result["report_date"] == "2025-10-05"
 
 
-def test_frame_helper_matches_cleaned_schema(spark):
+def test_frame_helper_matches_cleaned_schema(spark, licences):
     df = frame(spark, [licence()])
     assert [(f.name, f.dataType.simpleString()) for f in df.schema] == [
-        (c.name, c.type) for c in schema.CLEANED_COLUMNS
+        (c.name, c.type) for c in licences.columns
     ]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from licence_etl import quality, rules, schema
+from dataset_etl import quality, rules
 
 from stacks.config import cdk_json_context
 from tests.grammars import dqdl
@@ -57,9 +58,14 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def outcomes(spark):
+def ruleset(licences):
+    return rules.RuleSet.of(licences)
+
+
+@pytest.fixture(scope="module")
+def outcomes(spark, ruleset):
     rows = [licence(licence_number=case_id, **overrides) for case_id, overrides, _ in CASES]
-    annotated = quality.annotate(frame(spark, rows))
+    annotated = quality.annotate(frame(spark, rows), ruleset)
     return {r["licence_number"]: list(r["failed_rules"]) for r in annotated.collect()}
 
 
@@ -68,23 +74,23 @@ def test_row_rule(outcomes, case_id, expected):
     assert outcomes[case_id] == expected
 
 
-def test_all_null_row_fails_every_applicable_rule_and_is_kept(spark):
-    empty = {c: None for c in schema.CLEANED_NAMES}
-    passed, failed = quality.split_by_quality(frame(spark, [empty, licence()]))
+def test_all_null_row_fails_every_applicable_rule_and_is_kept(spark, licences, ruleset):
+    empty = {c: None for c in licences.column_names}
+    passed, failed = quality.split_by_quality(frame(spark, [empty, licence()]), ruleset)
     assert passed.count() == 1
     [row] = failed.collect()
     assert row["failed_rules"] == ["licence_rsn_present", "status_allowed", "employees_in_range"]
 
 
-def test_split_never_loses_a_row(spark):
-    rows = [licence(licence_number=c, **o) for c, o, _ in CASES] + [{c: None for c in schema.CLEANED_NAMES}]
-    passed, failed = quality.split_by_quality(frame(spark, rows))
+def test_split_never_loses_a_row(spark, licences, ruleset):
+    rows = [licence(licence_number=c, **o) for c, o, _ in CASES] + [{c: None for c in licences.column_names}]
+    passed, failed = quality.split_by_quality(frame(spark, rows), ruleset)
     assert passed.count() + failed.count() == len(rows)
     assert failed.where("size(failed_rules) = 0").count() == 0
-    assert passed.columns == list(schema.CLEANED_NAMES)
-    assert failed.columns == [*schema.CLEANED_NAMES, "failed_rules"]
+    assert passed.columns == list(licences.column_names)
+    assert failed.columns == [*licences.column_names, "failed_rules"]
     expected_failed = sum(1 for _, _, e in CASES if e) + 1
-    counts = quality.row_rule_counts(quality.annotate(frame(spark, rows)))
+    counts = quality.row_rule_counts(quality.annotate(frame(spark, rows), ruleset), ruleset)
     assert (counts["rows_in"], counts["failed"]) == (len(rows), expected_failed)
     assert counts["failures_by_rule"]["status_allowed"] == 5  # null, unknown, lower case, two combos
 
@@ -102,19 +108,19 @@ def _by_name(outcomes):
     return {o.name: o for o in outcomes}
 
 
-def test_completeness_at_and_below_threshold(spark):
-    at = _by_name(quality.evaluate_dataset_rules(_dataset(spark, 20, status=[None]), RUN))
+def test_completeness_at_and_below_threshold(spark, ruleset):
+    at = _by_name(quality.evaluate_dataset_rules(_dataset(spark, 20, status=[None]), ruleset, RUN))
     assert at["status_completeness"].passed and at["status_completeness"].measured == pytest.approx(0.95)
-    below = _by_name(quality.evaluate_dataset_rules(_dataset(spark, 20, status=[None, None]), RUN))
+    below = _by_name(quality.evaluate_dataset_rules(_dataset(spark, 20, status=[None, None]), ruleset, RUN))
     assert not below["status_completeness"].passed and below["status_completeness"].measured == pytest.approx(
         0.9
     )
 
 
-def test_row_count_and_empty_dataset(spark):
-    ok = _by_name(quality.evaluate_dataset_rules(_dataset(spark, 1), RUN))
+def test_row_count_and_empty_dataset(spark, ruleset):
+    ok = _by_name(quality.evaluate_dataset_rules(_dataset(spark, 1), ruleset, RUN))
     assert ok["row_count_positive"].passed and ok["row_count_positive"].measured == 1
-    empty = _by_name(quality.evaluate_dataset_rules(frame(spark, []), RUN))
+    empty = _by_name(quality.evaluate_dataset_rules(frame(spark, []), ruleset, RUN))
     assert [o.passed for o in empty.values()] == [False, False, False]
     assert empty["row_count_positive"].measured == 0
     assert empty["status_completeness"].measured is None and empty["extract_date_fresh"].measured is None
@@ -130,9 +136,11 @@ def test_row_count_and_empty_dataset(spark):
         (timedelta(days=-1), 30, True),  # extracted "after" the run time: not stale
     ],
 )
-def test_freshness_bounds(spark, age, days, ok):
+def test_freshness_bounds(spark, ruleset, age, days, ok):
     outcome = _by_name(
-        quality.evaluate_dataset_rules(_dataset(spark, 2, extract_date=[RUN - age, RUN - age]), RUN, days)
+        quality.evaluate_dataset_rules(
+            _dataset(spark, 2, extract_date=[RUN - age, RUN - age]), ruleset, RUN, days
+        )
     )
     fresh = outcome["extract_date_fresh"]
     assert fresh.passed is ok
@@ -140,25 +148,25 @@ def test_freshness_bounds(spark, age, days, ok):
     assert fresh.dqdl == f'DataFreshness "extract_date" <= {days} days'
 
 
-def test_freshness_fails_on_a_null_extract_date(spark):
-    outcome = _by_name(quality.evaluate_dataset_rules(_dataset(spark, 3, extract_date=[None]), RUN))
+def test_freshness_fails_on_a_null_extract_date(spark, ruleset):
+    outcome = _by_name(quality.evaluate_dataset_rules(_dataset(spark, 3, extract_date=[None]), ruleset, RUN))
     assert not outcome["extract_date_fresh"].passed
 
 
-def test_naive_run_time_is_utc(spark):
+def test_naive_run_time_is_utc(spark, ruleset):
     df = _dataset(spark, 1, extract_date=[RUN - timedelta(days=1)])
-    aware = _by_name(quality.evaluate_dataset_rules(df, RUN))["extract_date_fresh"].measured
-    naive = _by_name(quality.evaluate_dataset_rules(df, RUN.replace(tzinfo=None)))[
+    aware = _by_name(quality.evaluate_dataset_rules(df, ruleset, RUN))["extract_date_fresh"].measured
+    naive = _by_name(quality.evaluate_dataset_rules(df, ruleset, RUN.replace(tzinfo=None)))[
         "extract_date_fresh"
     ].measured
     assert aware == naive == pytest.approx(1.0)
 
 
-def test_non_utc_session_is_refused(spark):
+def test_non_utc_session_is_refused(spark, ruleset):
     spark.conf.set("spark.sql.session.timeZone", "America/Vancouver")
     try:
         with pytest.raises(ValueError, match="UTC"):
-            quality.annotate(frame(spark, [licence()]))
+            quality.annotate(frame(spark, [licence()]), ruleset)
     finally:
         spark.conf.set("spark.sql.session.timeZone", "UTC")
 
@@ -177,23 +185,23 @@ and to_date(from_utc_timestamp(issued_date, 'America/Vancouver')) > expired_date
 ]"""
 
 
-def test_dqdl_exact():
-    assert rules.to_dqdl() == EXPECTED_DQDL
-    assert rules.to_dqdl(7).endswith('DataFreshness "extract_date" <= 7 days\n]')
+def test_dqdl_exact(ruleset):
+    assert ruleset.to_dqdl() == EXPECTED_DQDL
+    assert ruleset.to_dqdl(7).endswith('DataFreshness "extract_date" <= 7 days\n]')
 
 
-def test_dqdl_uses_only_cleaned_columns():
+def test_dqdl_uses_only_cleaned_columns(licences, ruleset):
     quoted = set(
-        re.findall(r'(?:ColumnValues|IsComplete|Completeness|DataFreshness) "([a-z_]+)"', rules.to_dqdl())
+        re.findall(r'(?:ColumnValues|IsComplete|Completeness|DataFreshness) "([a-z_]+)"', ruleset.to_dqdl())
     )
-    assert quoted <= set(schema.CLEANED_NAMES)
+    assert quoted <= set(licences.column_names)
 
 
-def test_rule_names_are_stable_snake_case_and_unique():
-    names = rules.ROW_RULE_NAMES + rules.DATASET_RULE_NAMES
+def test_rule_names_are_stable_snake_case_and_unique(ruleset):
+    names = ruleset.row_names + ruleset.dataset_names
     assert len(set(names)) == len(names)
     assert all(re.fullmatch(r"[a-z][a-z0-9_]*", n) for n in names)
-    assert rules.ROW_RULE_NAMES == (
+    assert ruleset.row_names == (
         "licence_rsn_present",
         "status_allowed",
         "employees_in_range",
@@ -203,8 +211,8 @@ def test_rule_names_are_stable_snake_case_and_unique():
     )
 
 
-def test_databrew_rules_shape():
-    brew = rules.databrew_rules()
+def test_databrew_rules_shape(licences, ruleset):
+    brew = ruleset.databrew_rules()
     assert [r["Name"] for r in brew] == [
         "licence_rsn_present",
         "employees_in_range",
@@ -221,7 +229,7 @@ def test_databrew_rules_shape():
         assert refs == {s["ValueReference"] for s in rule["SubstitutionMap"]}
         assert all(isinstance(s["Value"], str) for s in rule["SubstitutionMap"])
         for selector in rule.get("ColumnSelectors", []):
-            assert selector["Name"] in schema.RAW_HEADER  # raw CSV column names, not cleaned ones
+            assert selector["Name"] in licences.raw_header  # raw CSV column names, not cleaned ones
     by_name = {r["Name"]: r for r in brew}
     assert by_name["status_completeness"]["SubstitutionMap"] == [{"ValueReference": ":val", "Value": "5"}]
     assert by_name["employees_in_range"]["Threshold"] == {
@@ -241,9 +249,9 @@ STAGE_FRESHNESS_DAYS = {
 
 
 @pytest.mark.parametrize("stage", sorted(STAGE_FRESHNESS_DAYS))
-def test_dqdl_of_each_stage_is_accepted_by_the_aws_grammar(stage):
+def test_dqdl_of_each_stage_is_accepted_by_the_aws_grammar(ruleset, stage):
     days = STAGE_FRESHNESS_DAYS[stage]
-    doc = dqdl.check(rules.to_dqdl(days))
+    doc = dqdl.check(ruleset.to_dqdl(days))
     assert dqdl.rule_types_used(doc) == [
         *["ColumnValues"] * 5,
         "IsComplete",
@@ -256,8 +264,8 @@ def test_dqdl_of_each_stage_is_accepted_by_the_aws_grammar(stage):
 
 
 @pytest.mark.parametrize("days", [1, 7, 365])
-def test_dqdl_freshness_bounds_are_accepted(days):
-    dqdl.check(rules.to_dqdl(days))
+def test_dqdl_freshness_bounds_are_accepted(ruleset, days):
+    dqdl.check(ruleset.to_dqdl(days))
 
 
 RULE_SHAPES = {
@@ -295,3 +303,115 @@ def test_a_column_name_dqdl_cannot_quote_is_refused():
     """AWS strips a parameter's quotes but keeps backslashes: such a name cannot be written in DQDL."""
     with pytest.raises(ValueError, match="DQDL"):
         rules.Required("r", "", column='odd"name').to_dqdl()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Range with exclusive_minimum, and unique_row (rules a dataset declares; built by RuleSet.of).
+# ---------------------------------------------------------------------------------------------------
+
+ABOVE = rules.Range("pay_above", "", column="pay", minimum=75000, exclusive_minimum=True, column_type="double",
+                    raw_column="Pay")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("pay", "fails"), [(75000.0, True), (75000.01, False), (74999.0, True), (None, True), (math.nan, True)]
+)
+def test_exclusive_minimum_is_strictly_greater(spark, pay, fails):
+    [row] = spark.createDataFrame([(pay,)], "pay double").select(ABOVE.violation().alias("v")).collect()
+    assert row["v"] is fails
+
+
+def test_exclusive_minimum_renderings():
+    assert ABOVE.to_dqdl() == 'ColumnValues "pay" > 75000'
+    dqdl.check(f"Rules = [ {ABOVE.to_dqdl()} ]")
+    assert ABOVE.databrew() == {
+        "Name": "pay_above",
+        "CheckExpression": "> :val1",
+        "SubstitutionMap": [{"ValueReference": ":val1", "Value": "75000"}],
+        "ColumnSelectors": [{"Name": "Pay"}],
+        "Threshold": {"Value": 100.0, "Type": "GREATER_THAN_OR_EQUAL", "Unit": "PERCENTAGE"},
+    }
+    both = rules.Range("r", "", column="pay", minimum=0, maximum=10, exclusive_minimum=True)
+    assert both.to_dqdl() == '(ColumnValues "pay" > 0) and (ColumnValues "pay" <= 10)'
+    assert both.databrew()["CheckExpression"] == "> :val1 and <= :val2"
+
+
+UNIQUE = rules.UniqueRow("no_duplicate_rows", "", all_columns=("k", "name", "amount"))
+UNIQUE_DDL = "k int, name string, amount double"
+
+
+def _unique_outcomes(spark, rows):
+    df = spark.createDataFrame(rows, UNIQUE_DDL)
+    ruleset = rules.RuleSet("t", (UNIQUE,), ())
+    annotated = quality.annotate(df, ruleset)
+    return Counter((tuple(r)[:3], bool(r["failed_rules"])) for r in annotated.collect())
+
+
+def test_unique_row_fails_every_copy_but_one(spark):
+    got = _unique_outcomes(spark, [(1, "a", 2.5)] * 3 + [(2, "a", 2.5), (1, "b", 2.5)])
+    assert got == Counter({((1, "a", 2.5), True): 2, ((1, "a", 2.5), False): 1,
+                           ((2, "a", 2.5), False): 1, ((1, "b", 2.5), False): 1})  # fmt: skip
+
+
+def test_unique_row_takes_a_null_as_equal_to_a_null(spark):
+    got = _unique_outcomes(spark, [(1, None, None), (1, None, None), (1, None, 3.0), (None, None, None)])
+    assert got == Counter({((1, None, None), True): 1, ((1, None, None), False): 1,
+                           ((1, None, 3.0), False): 1, ((None, None, None), False): 1})  # fmt: skip
+
+
+def test_unique_row_passes_rows_without_duplicates(spark):
+    got = _unique_outcomes(spark, [(1, "a", 1.0), (2, "a", 1.0), (1, "a", 1.5), (1, "A", 1.0)])
+    assert set(got) == {(r, False) for r in [(1, "a", 1.0), (2, "a", 1.0), (1, "a", 1.5), (1, "A", 1.0)]}
+
+
+def test_unique_row_dqdl_counts_what_spark_fails(spark):
+    """The CustomSql, run by Spark over a 'primary' view, is 0 exactly when no row fails unique_row."""
+    text = UNIQUE.to_dqdl()
+    assert text == (
+        'CustomSql "select count(*) from (select count(*) as copies from primary group by `k`, `name`, `amount`'
+        ' having count(*) > 1) repeated" = 0'
+    )
+    dqdl.check(f"Rules = [ {text} ]")
+    sql = text.removeprefix('CustomSql "').removesuffix('" = 0')
+    for rows, repeated in [
+        ([(1, None, None)] * 2 + [(2, "x", 1.0)], 1),
+        ([(1, None, None), (2, None, None)], 0),
+    ]:
+        spark.createDataFrame(rows, UNIQUE_DDL).createOrReplaceTempView("primary")
+        try:
+            assert spark.sql(sql).collect()[0][0] == repeated
+        finally:
+            spark.catalog.dropTempView("primary")
+
+
+def test_unique_row_databrew_is_the_documented_duplicate_rows_check():
+    from dap.databrew_reference import check_ruleset_rules
+
+    rendered = UNIQUE.databrew()
+    assert rendered == {
+        "Name": "no_duplicate_rows",
+        "CheckExpression": "AGG(DUPLICATE_ROWS_COUNT) == :val",
+        "SubstitutionMap": [{"ValueReference": ":val", "Value": "0"}],
+    }
+    assert check_ruleset_rules([rendered]) == []
+
+
+def test_rules_are_built_from_a_declaration():
+    from .tiny_dataset import tiny_dataset
+
+    ruleset = rules.RuleSet.of(tiny_dataset())
+    assert ruleset.dataset_id == "tiny" and ruleset.row_names == ("no_duplicate_rows", "score_above_ten")
+    assert ruleset.row[0] == rules.UniqueRow(
+        "no_duplicate_rows", "No game is listed twice", all_columns=("year", "team", "score")
+    )
+    assert ruleset.row[1] == rules.Range("score_above_ten", "Score is present and above 10", column="score",
+                                         minimum=10.0, exclusive_minimum=True, column_type="double",
+                                         raw_column="Score")  # fmt: skip
+    assert ruleset.dataset == () and ruleset.description("score_above_ten") == "Score is present and above 10"
+    dqdl.check(ruleset.to_dqdl())
+
+
+def test_licence_rules_take_types_raw_names_and_zone_from_the_declaration(licences, ruleset):
+    required = ruleset.row_rule("licence_rsn_present")
+    assert (required.column_type, required.raw_column) == ("string", "LicenceRSN")
+    assert ruleset.row_rule("issued_not_after_expiry").tz == licences.timezone == "America/Vancouver"

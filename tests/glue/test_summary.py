@@ -1,4 +1,5 @@
-"""Summary values against an independent plain-Python computation (zoneinfo), incl. DST evenings."""
+"""The business licences' declared outputs (dataset_etl.outputs, Spark SQL from the declaration) against an
+independent plain-Python computation (zoneinfo), incl. DST evenings."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from licence_etl import summary
+from dataset_etl import outputs
 
 from .conftest import frame, licence, ts
 
@@ -66,8 +67,23 @@ def actual_summary(df):
     return {r["issue_date"]: r.asDict() for r in df.collect()}
 
 
-def test_summary_matches_plain_python(spark):
-    got = actual_summary(summary.summarize_licences(frame(spark, ROWS), RUN))
+def built(spark, licences, rows=ROWS, **parameters):
+    return outputs.build_outputs(frame(spark, rows), licences, parameters or None, RUN)
+
+
+# The columns and types of today's curated tables (before they were declared in dataset.toml).
+SUMMARY_SCHEMA = [("issue_date", "date"), ("licence_count", "bigint"), ("max_number_of_employees", "int"),
+                  ("avg_fee_paid", "double"), ("max_expired_date", "date"), ("report_date", "date"),
+                  ("year", "int")]  # fmt: skip
+LICENCES_SCHEMA = [("licence_rsn", "string"), ("licence_number", "string"), ("business_name", "string"),
+                   ("business_type", "string"), ("business_sub_type", "string"), ("status", "string"),
+                   ("local_area", "string"), ("number_of_employees", "int"), ("fee_paid", "double"),
+                   ("issued_date", "timestamp"), ("issue_date", "date"), ("expired_date", "date"),
+                   ("file_year", "string"), ("year", "int")]  # fmt: skip
+
+
+def test_summary_matches_plain_python(spark, licences):
+    got = actual_summary(built(spark, licences)["summary"])
     want = expected_summary(ROWS)
     assert set(got) == set(want)
     for day, row in want.items():
@@ -76,8 +92,8 @@ def test_summary_matches_plain_python(spark):
             assert got[day][key] == (pytest.approx(value) if isinstance(value, float) else value), (day, key)
 
 
-def test_local_days_across_dst(spark):
-    got = actual_summary(summary.summarize_licences(frame(spark, ROWS), RUN))
+def test_local_days_across_dst(spark, licences):
+    got = actual_summary(built(spark, licences)["summary"])
     assert got[date(2024, 3, 9)]["licence_count"] == 2  # 23:30 -08:00 stays on the 9th
     assert got[date(2024, 11, 2)]["licence_count"] == 1  # 23:30 -07:00 stays on the 2nd
     assert got[date(2024, 3, 10)]["licence_count"] == 2
@@ -87,30 +103,32 @@ def test_local_days_across_dst(spark):
     assert {r["report_date"] for r in got.values()} == {date(2024, 12, 31)}
 
 
-def test_filter_is_configurable(spark):
-    df = frame(spark, ROWS)
-    got = actual_summary(summary.summarize_licences(df, RUN, min_employees=14))
+def test_filter_is_configurable(spark, licences):
+    got = actual_summary(built(spark, licences, min_employees=14)["summary"])
     assert got == expected_summary(ROWS, min_employees=14) or set(got) == set(
         expected_summary(ROWS, min_employees=14)
     )
-    pending = actual_summary(summary.summarize_licences(df, RUN, status="Pending"))
+    pending = actual_summary(built(spark, licences, status="Pending")["summary"])
     assert list(pending) == [date(2024, 3, 9)] and pending[date(2024, 3, 9)]["licence_count"] == 1
 
 
-def test_output_schemas_are_the_declared_ones(spark):
-    df = frame(spark, ROWS)
-    daily = summary.summarize_licences(df, RUN)
+def test_output_schemas_are_the_declared_ones(spark, licences):
+    frames = built(spark, licences)
+    assert list(frames) == ["summary", "licences"]
+    daily = frames["summary"]
     assert [(f.name, f.dataType.simpleString()) for f in daily.schema] == [
-        (c.name, c.type) for c in summary.SUMMARY_COLUMNS
+        (c.name, c.type) for c in licences.output("summary").columns
     ]
-    licences = summary.licences_for_analysis(df)
-    assert [(f.name, f.dataType.simpleString()) for f in licences.schema] == [
-        (c.name, c.type) for c in summary.LICENCES_COLUMNS
+    assert [(f.name, f.dataType.simpleString()) for f in daily.schema] == SUMMARY_SCHEMA
+    analysis = frames["licences"]
+    assert [(f.name, f.dataType.simpleString()) for f in analysis.schema] == [
+        (c.name, c.type) for c in licences.output("licences").columns
     ]
+    assert [(f.name, f.dataType.simpleString()) for f in analysis.schema] == LICENCES_SCHEMA
 
 
-def test_licences_for_analysis_local_date_and_year(spark):
-    got = {r["licence_rsn"]: r for r in summary.licences_for_analysis(frame(spark, ROWS)).collect()}
+def test_licences_for_analysis_local_date_and_year(spark, licences):
+    got = {r["licence_rsn"]: r for r in built(spark, licences)["licences"].collect()}
     assert len(got) == len(ROWS)
     assert got["1"]["issue_date"] == date(2024, 3, 9) and got["1"]["year"] == 2024
     assert got["10"]["issue_date"] == date(2023, 12, 31) and got["10"]["year"] == 2023
@@ -126,5 +144,44 @@ def test_licences_for_analysis_local_date_and_year(spark):
         (datetime(2024, 7, 1, 7, 0), date(2024, 7, 1)),  # naive = UTC
     ],
 )
-def test_report_date_is_vancouver_local(run_time, expected):
-    assert summary.local_report_date(run_time) == expected
+def test_report_date_is_vancouver_local(licences, run_time, expected):
+    assert outputs.local_report_date(run_time, licences.timezone) == expected
+
+
+def test_outputs_are_spark_sql_with_named_parameters(licences):
+    text = outputs.output_sql(licences.output("summary"), "v")
+    assert text.startswith("SELECT CAST((issue_date) AS date) AS `issue_date`, CAST((count(1)) AS bigint)")
+    assert (
+        " FROM (SELECT *, (to_date(from_utc_timestamp(issued_date, 'America/Vancouver'))) AS `issue_date`"
+        in text
+    )
+    assert text.endswith(
+        " FROM `v`) AS derived WHERE (status = :status AND number_of_employees > :min_employees"
+        " AND issued_date IS NOT NULL) GROUP BY `issue_date`"
+    )
+    assert outputs.used_parameters(text) == {"status", "min_employees", "report_date"}
+    assert outputs.used_parameters("a = ':not_me' AND b = `:nor_me` AND c > :me") == {"me"}
+
+
+def test_a_parameter_value_is_bound_not_pasted(spark, licences):
+    """A value with a quote in it is data, not SQL: it matches no row instead of breaking the query."""
+    assert built(spark, licences, status="Issued' OR '1'='1")["summary"].count() == 0
+
+
+def test_each_call_uses_its_own_view(spark, licences):
+    first = built(spark, licences)["summary"]
+    built(spark, licences, rows=ROWS[:1])
+    assert first.count() == len(expected_summary(ROWS))
+    assert not [t for t in spark.catalog.listTables() if t.name.startswith("dap_")]
+
+
+@pytest.mark.parametrize(
+    ("written", "covered", "clear"),
+    [
+        ({"a": [2023, 2024], "b": [2024]}, [2023, 2024], {"a": [], "b": [2023]}),
+        ({"a": [], "b": [None, 2025]}, [2025], {"a": [2025], "b": []}),
+        ({"a": [], "b": []}, [], {"a": [], "b": []}),
+    ],
+)
+def test_each_output_clears_the_covered_partitions_it_writes_no_rows_to(written, covered, clear):
+    assert outputs.partitions_to_clear(written) == (covered, clear)

@@ -11,14 +11,17 @@ from pathlib import Path
 
 import boto3
 import pytest
-from licence_etl.schema import RAW_HEADER
 from moto import mock_aws
 from portal_ingest import handler as lambda_handler
 from portal_ingest.csv_check import PortalCsvError
 from portal_ingest.ingest import META_MODIFIED, META_SHA256, Target, ingest_from_portal
 from portal_ingest.portal import PortalError, PortalSettings
 
+from stacks.datasets import project_dataset
+
 from .portal_server import running_portal
+
+RAW_HEADER = project_dataset("business_licences").raw_header  # the declared raw header of the export
 
 REGION = "ca-central-1"
 DATASET = "business-licences"

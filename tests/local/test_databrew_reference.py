@@ -10,10 +10,13 @@ import copy
 import json
 
 import pytest
-from licence_etl import rules
+from dataset_etl.rules import RuleSet
 
 from dap import databrew_reference as ref
 from dap.recipe_runner import DEFAULT_RECIPE, RecipeError, load_recipe, run_recipe_job
+from stacks.datasets import project_dataset
+
+LICENCES = project_dataset("business_licences")
 
 
 def committed_recipe() -> list[dict]:
@@ -228,19 +231,21 @@ def test_the_local_runner_refuses_a_recipe_file_off_the_reference(tmp_path):
         load_recipe(path)
     assert load_recipe() == committed_recipe()
     with pytest.raises(RecipeError, match=r"step 41 \(CHANGE_DATA_TYPE\): columnDataType 'integer'"):
-        run_recipe_job(None, tmp_path / "never-read.csv", tmp_path / "out", recipe=bad)  # checked first
+        run_recipe_job(
+            None, LICENCES, tmp_path / "never-read.csv", tmp_path / "out", recipe=bad
+        )  # checked first
 
 
 # --- the ruleset -----------------------------------------------------------------------------------
 
 
 def test_the_rendered_ruleset_conforms():
-    assert ref.check_ruleset_rules(rules.databrew_rules()) == []
+    assert ref.check_ruleset_rules(RuleSet.of(LICENCES).databrew_rules()) == []
 
 
 def test_employee_range_is_two_documented_inclusive_comparisons():
     """0 employees is a quarter of the sample: it must pass whatever ``is_between`` does at its bounds."""
-    by_name = {r["Name"]: r for r in rules.databrew_rules()}
+    by_name = {r["Name"]: r for r in RuleSet.of(LICENCES).databrew_rules()}
     rule = by_name["employees_in_range"]
     assert rule["CheckExpression"] == ">= :val1 and <= :val2"
     assert rule["SubstitutionMap"] == subs(val1="0", val2="100000")
@@ -248,7 +253,7 @@ def test_employee_range_is_two_documented_inclusive_comparisons():
 
 
 def _rule(name: str) -> dict:
-    return copy.deepcopy({r["Name"]: r for r in rules.databrew_rules()}[name])
+    return copy.deepcopy({r["Name"]: r for r in RuleSet.of(LICENCES).databrew_rules()}[name])
 
 
 RULE_MUTATIONS = {

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from licence_etl.schema import RAW_HEADER
 
 from dap.portal_csv import PortalCsvError, check_portal_csv, normalize_portal_csv, read_portal_csv
+from stacks.datasets import project_dataset
+
+LICENCES = project_dataset("business_licences")
+RAW_HEADER = LICENCES.raw_header
 
 HEADER = ";".join(RAW_HEADER)
 ROW = (
@@ -139,3 +144,34 @@ def test_normalize_for_upload(tmp_path):
     assert dst.read_bytes() == (HEADER + "\r\n" + ROW + "\r\n").encode("utf-8")
     info = check_portal_csv(dst)
     assert not info.has_bom and info.header == RAW_HEADER and info.data_rows == 1
+
+
+# -- other datasets: the declared delimiter, encoding and header ---------------------------------------
+def test_the_remuneration_export_unquoted_without_bom(spark):
+    """``;``-separated UTF-8 without a BOM and without quoting: commas and apostrophes inside values."""
+    dataset = project_dataset("employee_remuneration")
+    info = check_portal_csv(dataset.sample_path, dataset)
+    assert (info.has_bom, info.columns, info.line_ending) == (False, dataset.raw_header, "CRLF")
+    df = read_portal_csv(spark, dataset.sample_path, dataset)
+    assert tuple(df.columns) == dataset.raw_header and df.count() == info.data_rows
+    names = {r["Name"] for r in df.select("Name").collect()}
+    assert any("'" in n for n in names) and all(", " in n for n in names if n)
+    assert df.where("Department = 'Dev Svcs, Bldg & Licensing'").count() > 0
+    with pytest.raises(PortalCsvError, match="missing column"):
+        check_portal_csv(LICENCES.sample_path, dataset)
+
+
+def test_a_comma_separated_dataset(spark, tmp_path):
+    from dap.local_run import resolve_dataset
+
+    trees = resolve_dataset(Path(__file__).resolve().parents[1] / "fixtures" / "datasets" / "street_trees")
+    df = read_portal_csv(spark, trees.sample_path, trees)
+    assert tuple(df.columns) == trees.raw_header == ("TREE_ID", "SPECIES_NAME", "NEIGHBOURHOOD_NAME",
+                                                     "DIAMETER", "DATE_PLANTED")  # fmt: skip
+    assert df.where("DIAMETER = '-3.5'").count() == 1
+    semicolons = write(tmp_path, ";".join(trees.raw_header) + "\n")
+    with pytest.raises(PortalCsvError, match="header is semicolon-separated; the portal uses ','"):
+        check_portal_csv(semicolons, trees)
+    dst = tmp_path / "up.csv"
+    normalize_portal_csv(write(tmp_path, "\ufeff" + ",".join(trees.raw_header).lower() + "\n"), dst, trees)
+    assert dst.read_text(encoding="utf-8") == ",".join(trees.raw_header) + "\n"

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from licence_etl.schema import CLEANED_NAMES, PARTITION_COLUMN
 
 from dap.portal_csv import read_portal_csv
 from dap.recipe_runner import _AQE_EXCLUDED_RULES, apply_recipe, load_recipe, run_recipe_job
 from sample_data import generate as gen
+from stacks.datasets import project_dataset
+
+LICENCES = project_dataset("business_licences")
+CLEANED_NAMES = LICENCES.column_names
+PARTITION_COLUMN = LICENCES.partition_column
 
 
 def step(operation: str, **params: str) -> dict:
@@ -93,7 +97,7 @@ def test_job_counts_without_a_dedupe_and_leaves_the_session_as_it_was(spark, tmp
     csv = gen.write_csv(tmp_path / "small.csv", rows=30, seed=3)
     before = spark.conf.get(_AQE_EXCLUDED_RULES, None)
     no_dedupe = [s for s in load_recipe() if s["Action"]["Operation"] != "DELETE_DUPLICATE_ROWS"]
-    counts = run_recipe_job(spark, csv, tmp_path / "out", no_dedupe)
+    counts = run_recipe_job(spark, LICENCES, csv, tmp_path / "out", no_dedupe)
     written = spark.read.parquet(str(tmp_path / "out"))
     assert counts["rows_read"] == counts["rows_written"] == written.count() == 30
     assert counts["duplicates_removed"] == 0

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-from licence_etl.schema import CLEANED_COLUMNS, CLEANED_NAMES, RAW_HEADER, cleaned_ddl
 from pyspark.sql import functions as F
 
 from dap.portal_csv import PortalCsvError
@@ -23,6 +22,12 @@ from dap.recipe_runner import (
     run_recipe_job,
 )
 from sample_data import generate as gen
+from stacks.datasets import project_dataset
+
+LICENCES = project_dataset("business_licences")
+RAW_HEADER = LICENCES.raw_header
+CLEANED_COLUMNS = LICENCES.columns
+CLEANED_NAMES = LICENCES.column_names
 
 
 def step(operation: str, **params: str) -> dict:
@@ -196,12 +201,12 @@ def test_recipe_renames_to_exactly_the_cleaned_names(spark):
 def test_recipe_gives_the_cleaned_schema(spark):
     raw = spark.createDataFrame([], ", ".join(f"`{c}` string" for c in RAW_HEADER))
     out = apply_recipe(raw, load_recipe())
-    check_cleaned_schema(out)
+    check_cleaned_schema(out, LICENCES)
     assert out.dtypes == [(c.name, c.type) for c in CLEANED_COLUMNS]
     with pytest.raises(RecipeError, match="extract_date is string, expected timestamp"):
-        check_cleaned_schema(apply_recipe(raw, load_recipe()[:-2]))
+        check_cleaned_schema(apply_recipe(raw, load_recipe()[:-2]), LICENCES)
     with pytest.raises(RecipeError, match="missing file_year; unexpected FOLDERYEAR"):
-        check_cleaned_schema(apply_recipe(raw, load_recipe()[1:]))
+        check_cleaned_schema(apply_recipe(raw, load_recipe()[1:]), LICENCES)
 
 
 # -- the job ------------------------------------------------------------------------------------------
@@ -213,8 +218,8 @@ def _raw_rows() -> list[list[str]]:
 @pytest.fixture(scope="module")
 def sample_job(spark, tmp_path_factory):
     out = tmp_path_factory.mktemp("transformed") / "cleaned" / "business_licences"
-    counts = run_recipe_job(spark, gen.SAMPLE_PATH, out)
-    df = spark.read.schema(cleaned_ddl()).parquet(str(out))
+    counts = run_recipe_job(spark, LICENCES, gen.SAMPLE_PATH, out)
+    df = spark.read.schema(LICENCES.cleaned_ddl()).parquet(str(out))
     return counts, out, {r["licence_number"]: r for r in df.collect()}, df
 
 
@@ -270,9 +275,9 @@ def test_job_issued_instants_match_the_offsets(spark, sample_job):
 def test_job_empty_file_overwrites(spark, tmp_path):
     out = tmp_path / "cleaned" / "business_licences"
     small = gen.write_csv(tmp_path / "small.csv", rows=20, seed=9)
-    assert run_recipe_job(spark, small, out)["rows_written"] >= 19
+    assert run_recipe_job(spark, LICENCES, small, out)["rows_written"] >= 19
     empty = gen.write_csv(tmp_path / "empty.csv", rows=0)
-    counts = run_recipe_job(spark, empty, out)
+    counts = run_recipe_job(spark, LICENCES, empty, out)
     assert counts == {**counts, "rows_read": 0, "rows_written": 0, "duplicates_removed": 0}
     assert not list(out.glob("file_year=*"))  # the old partitions are gone: a full overwrite
 
@@ -281,5 +286,5 @@ def test_job_bad_header(spark, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text(";".join(RAW_HEADER[:-1]) + "\r\n", encoding="utf-8")
     with pytest.raises(PortalCsvError, match=r"missing column\(s\): geo_point_2d"):
-        run_recipe_job(spark, bad, tmp_path / "out")
+        run_recipe_job(spark, LICENCES, bad, tmp_path / "out")
     assert not (tmp_path / "out").exists()

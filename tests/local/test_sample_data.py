@@ -9,9 +9,12 @@ from collections import Counter
 from zoneinfo import ZoneInfo
 
 import pytest
-from licence_etl.schema import RAW_HEADER
 
 from sample_data import generate as gen
+from stacks.datasets import project_dataset
+
+LICENCES = project_dataset("business_licences")
+RAW_HEADER = LICENCES.raw_header
 
 VANCOUVER = ZoneInfo("America/Vancouver")
 

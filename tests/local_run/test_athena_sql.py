@@ -1,6 +1,6 @@
 """The named queries are Athena SQL: checked against Athena engine 3 (Trino), transpiled for the local run.
 
-Every committed ``queries/*.sql`` passes ``dap.athena_sql.check``; copies of the real queries with one
+Every committed ``datasets/<id>/queries/*.sql`` (and the test fixture datasets' queries) passes ``dap.athena_sql.check``; copies of the real queries with one
 Spark-only construct planted fail it with a message naming the construct, although Spark runs them
 (shown on Spark, so each mutant is a real trap, not a typo). The transpiled text keeps Athena's answers
 where the engines differ (NULL ordering, date_format patterns); where sqlglot cannot keep them
@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 import pytest
-from licence_etl import summary
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
@@ -27,13 +26,26 @@ from dap.athena_sql import (
     to_spark,
     transpile_problems,
 )
-from dap.local_run import QUERIES_DIR, load_queries
+from dap.local_run import QUERIES_DIR, REPO_ROOT, load_queries
+from stacks.datasets import project_dataset
 
-QUERY_FILES = sorted(QUERIES_DIR.glob("*.sql"))
-REAL = {p.stem: p.read_text(encoding="utf-8") for p in QUERY_FILES}
+LICENCES = project_dataset("business_licences")
+# Every dataset's named queries, the fixtures' too; the mutants below are of the business licences' ones.
+QUERY_FILES = sorted(
+    [
+        *(REPO_ROOT / "datasets").glob("*/queries/*.sql"),
+        *(REPO_ROOT / "tests/fixtures/datasets").glob("*/queries/*.sql"),
+    ]
+)
+REAL = {p.stem: p.read_text(encoding="utf-8") for p in sorted(QUERIES_DIR.glob("*.sql"))}
 
 
-@pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.stem)
+def test_every_dataset_has_its_queries_here():
+    assert {p.parent.parent.name for p in QUERY_FILES} >= {"business_licences", "street_trees"}
+    assert set(REAL) >= {"average_fee_issued", "lowest_daily_average_fee"}
+
+
+@pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
 def test_every_committed_query_is_athena_sql(path: Path):
     text = path.read_text(encoding="utf-8")
     assert check(text) == [], path.name
@@ -112,10 +124,10 @@ def tiny(spark):
 
     from datetime import date, datetime
 
-    lic = dict.fromkeys(summary.LICENCES_NAMES)
+    lic = dict.fromkeys(LICENCES.output("licences").names)
     view(
         "licences",
-        summary.LICENCES_COLUMNS,
+        LICENCES.output("licences").columns,
         [
             {
                 **lic,
@@ -147,7 +159,7 @@ def tiny(spark):
             },
         ],
     )
-    view("licence_summary", summary.SUMMARY_COLUMNS, [])
+    view("licence_summary", LICENCES.output("summary").columns, [])
     return session
 
 

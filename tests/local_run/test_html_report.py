@@ -15,15 +15,17 @@ from pathlib import Path
 
 import boto3
 import pytest
-from licence_etl import io
-from licence_etl.rules import ROW_RULE_NAMES
-from licence_etl.run_report import EXAMPLES_PER_RULE, render_run_report
+from dataset_etl import io
+from dataset_etl.rules import RuleSet
+from dataset_etl.run_report import EXAMPLES_PER_RULE, render_run_report
 from moto import mock_aws
 
 from dap.local_run import REPORT_HTML
 from tests.glue.conftest import RUN_TIME, licence, write_cleaned
 
-from .conftest import cli
+from .conftest import LICENCES, cli
+
+ROW_RULE_NAMES = RuleSet.of(LICENCES).row_names
 
 # Debian's Chromium (what `make test` installs); Google Chrome where a CI runner brings it instead.
 CHROMIUM = Path(shutil.which("chromium") or shutil.which("google-chrome") or "/usr/bin/chromium")
@@ -94,7 +96,8 @@ def test_report_json_holds_a_few_failed_rows_per_failed_rule(sample_run):
     for rule, rows in examples.items():
         assert 1 <= len(rows) <= min(EXAMPLES_PER_RULE, report["failed_by_rule"][rule])
         assert all(rule in row["failed_rules"] for row in rows)
-        assert all({"licence_rsn", "business_name"} <= set(row) for row in rows)
+        assert all(set(LICENCES.identifying_columns) <= set(row) for row in rows)
+        assert all(not set(LICENCES.pii_columns) & set(row) for row in rows)
 
 
 def test_page_is_self_contained(sample_run):
@@ -108,8 +111,9 @@ def test_page_is_self_contained(sample_run):
 
 def test_dap_report_html_regenerates_the_same_page(sample_run, tmp_path, capsys):
     out = tmp_path / "again.html"
+    run_dir = sample_run.layout.root.parent  # dap local's --out: the dataset's run is <run-dir>/<id>/
     code, stdout, stderr = cli(
-        ["report", "--html", "--run-dir", sample_run.layout.root, "--out", out], capsys
+        ["report", "--html", "--run-dir", run_dir, "--dataset", "business_licences", "--out", out], capsys
     )
     assert (code, stderr) == (0, "")
     assert str(out) in stdout and "with the chart" in stdout
@@ -118,8 +122,12 @@ def test_dap_report_html_regenerates_the_same_page(sample_run, tmp_path, capsys)
 
 def test_dap_report_html_without_a_run(tmp_path, capsys):
     code, _, stderr = cli(["report", "--html", "--run-dir", tmp_path], capsys)
+    assert code == 1 and f"no dap local run under {tmp_path}" in stderr and "run 'dap local' first" in stderr
+    code, _, stderr = cli(
+        ["report", "--html", "--run-dir", tmp_path, "--dataset", "business_licences"], capsys
+    )
     assert code == 1 and "no report.json" in stderr and "run 'dap local' first" in stderr
-    assert not (tmp_path / REPORT_HTML).exists()
+    assert not list(tmp_path.rglob(REPORT_HTML))
 
 
 def test_page_in_chromium_shows_report_json(sample_run, browser):
@@ -172,17 +180,19 @@ def glue_run(spark, tmp_path_factory, quality_check, summarize):
     rows = [
         licence(licence_rsn="1", number_of_employees=20),
         licence(licence_rsn="2", number_of_employees=30, fee_paid=250.0),
-        licence(licence_rsn="3", business_name=HOSTILE, status="Bogus"),
+        # hostile in every identifying column a failure example may show
+        licence(licence_rsn="3", licence_number=HOSTILE, business_name=HOSTILE, status="Bogus"),
         licence(licence_rsn="4", fee_paid=-1.0),
     ]
     cleaned = write_cleaned(spark, rows, tmp / "cleaned")
-    p = {k: str(tmp / k) for k in ("passed", "failed", "summary", "csv", "licences")}
+    p = {k: str(tmp / k) for k in ("passed", "failed")}
     report_json, html = str(tmp / "reports" / "latest.json"), tmp / "curated" / "reports" / "latest.html"
     quality = quality_check.run(
-        spark, cleaned, p["passed"], p["failed"], report_json, run_time=RUN_TIME, fail_on_dataset_rule=False
-    )
+        spark, LICENCES, cleaned, p["passed"], p["failed"], report_json, run_time=RUN_TIME,
+        fail_on_dataset_rule=False,
+    )  # fmt: skip
     result = summarize.run(
-        spark, p["passed"], p["summary"], p["csv"], p["licences"], run_time=RUN_TIME,
+        spark, LICENCES, p["passed"], str(tmp / "curated") + "/", run_time=RUN_TIME,
         report_html_path=str(html), quality_report_path=report_json, failed_rows_path=p["failed"], stage="vdap-test",
     )  # fmt: skip
     return quality, result, html, p["failed"]
@@ -229,14 +239,14 @@ def test_a_hostile_business_name_is_escaped(glue_run, browser):
 
 
 def test_failure_examples_are_the_same_from_python_and_from_the_window(spark, glue_run, monkeypatch):
-    from licence_etl import run_report
+    from dataset_etl import run_report
 
     from dap.html_report import failure_examples_at
 
     failed = glue_run[3]
-    few = failure_examples_at(spark, failed)  # 2 failed rows: collected and picked in Python
+    few = failure_examples_at(spark, failed, LICENCES)  # 2 failed rows: collected and picked in Python
     monkeypatch.setattr(run_report, "SMALL_FAILED", 1)  # now: the per-rule window in Spark
-    assert failure_examples_at(spark, failed) == few
+    assert failure_examples_at(spark, failed, LICENCES) == few
     assert {rule: [r["licence_rsn"] for r in rows] for rule, rows in few.items()} == {
         "status_allowed": ["3"],
         "fee_paid_non_negative": ["4"],
@@ -255,7 +265,7 @@ def test_renderer_escapes_every_field_it_is_given():
         "answers": {"employees_by_business_type": [{"business_type": hostile, "licences": 1}]},
         "steps": {hostile: 1.0}, "settings": {hostile: hostile}, "outputs": {hostile: hostile},
     }  # fmt: skip
-    text = render_run_report(doc, title=hostile, origin=hostile)
+    text = render_run_report(doc, LICENCES, title=hostile, origin=hostile)
     assert "<img src=x" not in text
     assert text.count("&lt;img src=x onerror=alert(1)&gt;") >= 12
 

@@ -1,4 +1,5 @@
-"""`dap local` end to end on the committed sample (one run per session, see conftest.sample_run)."""
+"""`dap local` end to end on the business licences' committed sample (one run per session, see
+conftest.all_runs), checked against an independent reading of the CSV."""
 
 from __future__ import annotations
 
@@ -11,20 +12,25 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from licence_etl import summary
-from licence_etl.rules import ALLOWED_STATUSES
-from licence_etl.schema import CLEANED_NAMES
 
 from dap.athena_sql import check, to_spark
-from dap.local_run import ANSWER_QUERIES, DEFAULT_INPUT, load_queries, register_views, stage_config
+from dap.local_run import QUERIES_DIR, load_queries, register_views, stage_config, stage_parameters
 from dap.report import png_size
 
+from .conftest import LICENCES
+
+DEFAULT_INPUT = LICENCES.sample_path
 SETTINGS = stage_config("dev").quality
+PARAMETERS = stage_parameters(stage_config("dev"), LICENCES)
+CLEANED_NAMES = LICENCES.column_names
+ALLOWED_STATUSES = next(r.params["values"] for r in LICENCES.row_rules if r.name == "status_allowed")
+ANSWER_QUERIES = ("average_fee_issued", "lowest_daily_average_fee", "employees_by_business_type")
 REQUIRED_KEYS = {
     "rows_read", "duplicates_removed", "rows_passed", "rows_failed", "failed_by_rule", "dataset_rules",
-    "summary_rows", "steps", "answers",
+    "summary_rows", "steps", "answers", "dataset", "parameters", "settings", "total_seconds",
 }  # fmt: skip
-STEPS = ("check_input", "raw_copy", "recipe", "quality_check", "summarize", "queries", "chart")
+# The first dataset of `dap local` starts Spark (the CLI is given no session).
+STEPS = ("check_input", "raw_copy", "spark_start", "recipe", "quality_check", "summarize", "queries", "chart")
 
 
 # -- an independent reading of the sample: csv module + the documented meaning of each step ----------
@@ -119,7 +125,7 @@ def expected() -> dict:
     fees = [r["fee_paid"] for r in issued if r["fee_paid"] is not None]
     daily = defaultdict(list)
     for r in issued:
-        if r["number_of_employees"] > SETTINGS.min_employees and r["issued_date"] is not None:
+        if r["number_of_employees"] > PARAMETERS["min_employees"] and r["issued_date"] is not None:
             daily[r["issued_date"].astimezone(VANCOUVER).date()].append(r["fee_paid"])
     daily_avg = {
         d: sum(f for f in v if f is not None) / n
@@ -149,18 +155,34 @@ def expected() -> dict:
 # -- the run ----------------------------------------------------------------------------------------
 def test_every_output_exists(sample_run):
     out = sample_run.layout
+    assert out.root.name == "business_licences" and (out.root / ".dap-local-run").is_file()
     assert (out.raw / DEFAULT_INPUT.name).is_file()
-    for folder in (out.cleaned, out.passed, out.failed, out.summary, out.licences):
+    for folder in (out.cleaned, out.passed, out.failed, out.output("summary"), out.output("licences")):
         assert list(folder.rglob("*.parquet")), folder
     assert sorted(p.name for p in out.cleaned.iterdir() if p.is_dir()) == ["file_year=24", "file_year=25"]
-    assert list(out.summary.glob("year=*"))
+    assert list(out.output("summary").glob("year=*"))
     assert json.loads(out.quality_report.read_text())["rows_in"] == sample_run.report["rows_cleaned"]
-    assert out.summary_csv_file() is not None
+    assert out.output_csv_file("summary") is not None
+    assert out.output_csv_file("licences") is None  # csv = false
     assert sorted(p.stem for p in out.athena_results.glob("*.csv")) == sorted(q.name for q in load_queries())
     assert out.report.is_file() and out.chart.is_file()
-    # the same tree the buckets hold
-    assert out.cleaned.relative_to(out.root).as_posix() == "transformed/cleaned/business_licences"
-    assert out.summary_csv.relative_to(out.root).as_posix() == "curated/summary_csv"
+    # the same tree the buckets hold, under <out>/<id>/<bucket purpose>/
+    rel = {k: v.relative_to(out.root).as_posix() for k, v in {
+        "raw": out.raw, "cleaned": out.cleaned, "passed": out.passed, "failed": out.failed,
+        "quality_report": out.quality_report, "summary": out.output("summary"),
+        "summary_csv": out.output_csv("summary"), "licences": out.output("licences"),
+    }.items()}  # fmt: skip
+    assert rel == {
+        "raw": "raw/business_licences",
+        "cleaned": "transformed/cleaned/business_licences",
+        "passed": "transformed/quality_check/passed/business_licences",
+        "failed": "transformed/quality_check/failed/business_licences",
+        "quality_report": "transformed/quality_check/reports/business_licences/latest.json",
+        "summary": "curated/business_licences/summary",
+        "summary_csv": "curated/business_licences/summary_csv",
+        "licences": "curated/business_licences/licences",
+    }
+    assert {k: v.rstrip("/") for k, v in sample_run.report["outputs"].items() if k in rel} == rel
 
 
 def test_report_json_counts_add_up(sample_run):
@@ -168,17 +190,24 @@ def test_report_json_counts_add_up(sample_run):
     assert set(report) >= REQUIRED_KEYS
     assert report["rows_read"] - report["duplicates_removed"] == report["rows_passed"] + report["rows_failed"]
     assert report["counts_add_up"] is True
+    assert report["dataset"] == "business_licences"
     assert report["rows_read"] == 600
     assert sum(report["failed_by_rule"].values()) >= report["rows_failed"] > 0
-    assert tuple(report["steps"]) == STEPS  # spark was given: no start step
+    assert tuple(report["steps"]) == STEPS
     assert all(isinstance(s, float) and s >= 0 for s in report["steps"].values())
-    with sample_run.layout.summary_csv_file().open() as fh:
+    with sample_run.layout.output_csv_file("summary").open() as fh:
         assert report["summary_rows"] == sum(1 for _ in fh) - 1
     assert report["licences_rows"] == report["rows_passed"]
     assert set(report["answers"]) == set(ANSWER_QUERIES)
+    assert isinstance(report["answers"]["employees_by_business_type"], list)  # rows = "all"
+    assert isinstance(report["answers"]["average_fee_issued"], dict)  # the first row
+    # the declared parameters with the stage's overrides (cdk.json stages.dev.datasets[i].parameters)
+    stage_entry = stage_config("dev").dataset("business_licences")
+    assert report["parameters"] == {**LICENCES.parameters, **stage_entry.overrides} == PARAMETERS
+    assert set(report["parameters"]) == {"status", "min_employees"}
     assert report["settings"] == {
+        **report["parameters"],
         "freshness_days": SETTINGS.freshness_days,
-        "min_employees": SETTINGS.min_employees,
         "fail_on_dataset_rule": SETTINGS.fail_on_dataset_rule,
         "strict": False,
     }
@@ -227,8 +256,34 @@ def test_failed_freshness_rule_is_reported_and_the_run_completes(sample_run):
     text = sample_run.console_text
     assert text.count("FAILED dataset rule extract_date_fresh") == 2  # at the step and in the summary
     assert "--strict stops" in text
-    assert "Answers" in text and "Average fee paid, issued licences" in text
-    assert re.search(r"\[4/7\] quality check \(Glue job\) \.+ +\d+\.\d\ds", text)
+    assert "Answers" in text and "What is the average fee paid by issued licences?" in text
+    assert re.search(r"\[5/8\] quality check \(Glue job\) \.+ +\d+\.\d\ds", text)
+
+
+def test_console_shows_the_declared_answers_formatted(sample_run):
+    """Each declared question (its {param} filled in) and its values in the declared formats."""
+    text, answers = sample_run.console_text, sample_run.report["answers"]
+    minimum = PARAMETERS["min_employees"]
+    assert (
+        f"Which issue day had the lowest average fee (licences with more than {minimum} employees)?" in text
+    )
+    avg = answers["average_fee_issued"]
+    assert (
+        f"Average fee paid: CAD {avg['avg_fee_paid']:,.2f}; Licences with a known fee: "
+        f"{avg['licences_with_fee']:,}; Issued licences: {avg['issued_licences']:,}"
+    ) in text
+    low = answers["lowest_daily_average_fee"]
+    assert f"Issue date: {low['issue_date']}; Average fee paid: CAD {low['avg_fee_paid']:,.2f}" in text
+    by_type = answers["employees_by_business_type"]
+    assert re.search(r"Business type +Licences +Average employees +Largest", text)
+    first = by_type[0]
+    assert re.search(
+        rf"{re.escape(first['business_type'])} +{first['licences']:,} +{first['avg_employees']:,.1f} "
+        rf"+{first['max_employees']:,}",
+        text,
+    )
+    assert f"... {len(by_type) - 5:,} more row(s) in athena_results/employees_by_business_type.csv" in text
+    assert "curated/business_licences/summary_csv/" in text and "Total " in text
 
 
 def test_chart_is_a_png_of_sensible_size(sample_run):
@@ -236,6 +291,7 @@ def test_chart_is_a_png_of_sensible_size(sample_run):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = png_size(path)
     assert (width, height) == (1320, 660)
+    assert path.name == "chart.png" and sample_run.report["outputs"]["chart"] == "chart.png"
     from matplotlib.image import imread
 
     pixels = imread(path)
@@ -261,6 +317,7 @@ EXPECTED_COLUMNS = {
 
 def test_query_files_are_athena_named_queries():
     """The files are Athena SQL (dap.athena_sql.check, see tests/local_run/test_athena_sql.py)."""
+    assert LICENCES.queries_path == QUERIES_DIR
     queries = load_queries()
     assert {q.name for q in queries} == set(EXPECTED_COLUMNS)
     for q in queries:
@@ -281,7 +338,7 @@ def test_load_queries_requires_a_description(tmp_path):
 @pytest.mark.parametrize("query", load_queries(), ids=lambda q: q.name)
 def test_each_query_runs_on_spark_sql(spark, sample_run, expected, query):
     """The transpiled query (what dap local runs; the file itself is Athena SQL) runs and answers."""
-    register_views(spark, sample_run.layout, stage_config("dev"))
+    register_views(spark, sample_run.layout, LICENCES)
     assert query.spark_sql == to_spark(query.sql)
     df = spark.sql(query.spark_sql)
     assert df.columns == EXPECTED_COLUMNS[query.name]
@@ -322,7 +379,13 @@ def test_each_query_runs_on_spark_sql(spark, sample_run, expected, query):
         assert keys == sorted(keys) and len(set(keys)) == len(keys)
 
 
-def test_summary_view_has_the_summary_schema(spark, sample_run):
-    register_views(spark, sample_run.layout, stage_config("dev"))
-    assert spark.table("licence_summary").columns == list(summary.SUMMARY_NAMES)
-    assert spark.table("licences").columns == list(summary.LICENCES_NAMES)
+def test_views_have_the_declared_schemas(spark, sample_run):
+    views = register_views(spark, sample_run.layout, LICENCES)
+    assert views == ["cleaned_business_licences", "licence_summary", "licences"]
+    # as in Athena: a partitioned table's partition column comes after the data columns
+    part = LICENCES.partition_column
+    cleaned = [c for c in LICENCES.column_names if c != part] + [part]
+    assert spark.table("cleaned_business_licences").columns == cleaned
+    assert spark.table("licence_summary").columns == list(LICENCES.output("summary").names)
+    assert spark.table("licences").columns == list(LICENCES.output("licences").names)
+    assert spark.table("licences").count() == sample_run.report["licences_rows"]

@@ -16,7 +16,12 @@ import pytest
 from moto import mock_aws
 
 from dap import cli as dap_cli
-from stacks.layout import QUALITY_REPORT_KEY, RAW_PREFIX
+from stacks.layout import DatasetLayout
+
+DATASET = "business_licences"  # the dataset the commands act on (cdk.json lists more: --dataset)
+LICENCES = DatasetLayout(DATASET)
+QUALITY_REPORT_KEY = LICENCES.quality_report_key
+RAW_PREFIX = LICENCES.raw
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "ca-central-1"  # stage dev's primary region in cdk.json
@@ -47,9 +52,9 @@ FAIL_DEFINITION = {
         "QualityGate": {"Type": "Fail", "Error": "QualityGateFailed", "Cause": "failed_row_rate 0.31 > 0.2"},
     },
 }
-NAMED_QUERIES = {
-    "average_fee_issued": "SELECT businesstype, avg(feepaid) AS avg_fee FROM licences GROUP BY 1",
-    "licences_by_area": "SELECT localarea, count(*) AS n FROM licences GROUP BY 1",
+NAMED_QUERIES = {  # as the stack names them: <dataset id>-<file stem>
+    f"{DATASET}-average_fee_issued": "SELECT businesstype, avg(feepaid) AS avg_fee FROM licences GROUP BY 1",
+    f"{DATASET}-licences_by_area": "SELECT localarea, count(*) AS n FROM licences GROUP BY 1",
 }
 
 
@@ -96,10 +101,7 @@ def storage(aws) -> dict[str, str]:
         ],
     }
     resources = {"PlatformKey": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": policy}}}
-    outputs = {
-        "PlatformKeyArn": {"Value": {"Fn::GetAtt": ["PlatformKey", "Arn"]}},
-        "RawPrefix": {"Value": RAW_PREFIX},
-    }
+    outputs = {"PlatformKeyArn": {"Value": {"Fn::GetAtt": ["PlatformKey", "Arn"]}}}
     for purpose, output in (
         ("raw", "RawBucketName"),
         ("transformed", "TransformedBucketName"),
@@ -123,9 +125,9 @@ def deploy_pipeline(storage) -> Callable[..., dict[str, str]]:
     def deploy(definition: dict = PASS_DEFINITION, omit: tuple[str, ...] = ()) -> dict[str, str]:
         sfn = boto3.client("stepfunctions", region_name=REGION)
         machine = sfn.create_state_machine(
-            name="vdap-dev-pipeline",
+            name="vdap-dev-business-licences-pipeline",
             definition=json.dumps(definition),
-            roleArn=f"arn:aws:iam::{ACCOUNT}:role/vdap-dev-pipeline",
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/vdap-dev-business-licences-pipeline",
         )["stateMachineArn"]
         athena = boto3.client("athena", region_name=REGION)
         athena.create_work_group(
@@ -136,12 +138,13 @@ def deploy_pipeline(storage) -> Callable[..., dict[str, str]]:
         )
         for name, sql in NAMED_QUERIES.items():
             athena.create_named_query(Name=name, Database=DATABASE, QueryString=sql, WorkGroup=WORKGROUP)
-        values = {
-            "StateMachineArn": machine,
+        values = {  # the Pipeline stack's outputs: shared, then the dataset's (<DatasetPascal><name>)
             "WorkgroupName": WORKGROUP,
-            "GlueDatabaseName": DATABASE,
-            "QualityReportUri": f"s3://{bucket('transformed')}/{QUALITY_REPORT_KEY}",
-            "ProfileJobName": "vdap-dev-profile-business-licences",
+            "BusinessLicencesStateMachineArn": machine,
+            "BusinessLicencesGlueDatabaseName": DATABASE,
+            "BusinessLicencesQualityReportUri": f"s3://{bucket('transformed')}/{QUALITY_REPORT_KEY}",
+            "BusinessLicencesProfileJobName": "vdap-dev-business-licences-profile",
+            "BusinessLicencesRawPrefix": RAW_PREFIX,
         }
         values = {k: v for k, v in values.items() if k not in omit}
         template = {

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import boto3
 import pytest
-from licence_etl.schema import RAW_HEADER
 
-from stacks.layout import RAW_PREFIX
+from stacks.datasets import project_dataset
 
-from .conftest import REGION, bucket
+from .conftest import DATASET, RAW_PREFIX, REGION, bucket
+
+RAW_HEADER = project_dataset(DATASET).raw_header
 
 ROW = (
     "24;4528701;24-148301;10;299 Burrard Management Ltd;Fairmont Pacific Rim Hotel - Botanist;Issued;"
@@ -31,7 +32,7 @@ def test_ingest_uploads_normalized_file_encrypted_with_platform_key(tmp_path, st
     # lower-case header with BOM, as the portal API writes it: the upload carries the canonical names
     path = portal_file(tmp_path, ";".join(RAW_HEADER).lower())
 
-    code, out, err = dap("ingest", str(path))
+    code, out, err = dap("ingest", "--dataset", "business_licences", str(path))
 
     assert (code, err) == (0, "")
     key = RAW_PREFIX + "business-licences.csv"
@@ -57,7 +58,7 @@ def test_ingest_uploads_normalized_file_encrypted_with_platform_key(tmp_path, st
     ],
 )
 def test_bad_file_uploads_nothing(tmp_path, storage, dap, header, message):
-    code, out, err = dap("ingest", str(portal_file(tmp_path, header)))
+    code, out, err = dap("ingest", "--dataset", "business_licences", str(portal_file(tmp_path, header)))
 
     assert code == 1
     assert err.startswith("dap ingest: business-licences.csv: ") and message in err
@@ -70,12 +71,14 @@ def test_bad_file_uploads_nothing(tmp_path, storage, dap, header, message):
 
 def test_file_is_checked_before_any_aws_call(tmp_path, aws, dap):
     # nothing is deployed: a bad file must still fail on its content, not on the missing stack
-    code, _, err = dap("ingest", str(portal_file(tmp_path, ",".join(RAW_HEADER))))
+    code, _, err = dap(
+        "ingest", "--dataset", "business_licences", str(portal_file(tmp_path, ",".join(RAW_HEADER)))
+    )
     assert code == 1 and "wrong delimiter" in err and "not deployed" not in err
 
 
 def test_missing_file(tmp_path, aws, dap):
-    code, _, err = dap("ingest", str(tmp_path / "nope.csv"))
+    code, _, err = dap("ingest", "--dataset", "business_licences", str(tmp_path / "nope.csv"))
     assert (code, err) == (1, "dap ingest: nope.csv: no such file\n")
 
 
@@ -87,7 +90,14 @@ def test_ingest_from_portal_pulls_the_export_like_the_lambda(storage, dap):
     with running_portal() as portal:
         portal.serve("business-licences", modified="2026-12-06T10:00:00+00:00", export=[("csv", sample)])
         code, out, err = dap(
-            "ingest", "--from-portal", "--portal-url", portal.base_url, "--where", "folderyear='25'"
+            "ingest",
+            "--dataset",
+            "business_licences",
+            "--from-portal",
+            "--portal-url",
+            portal.base_url,
+            "--where",
+            "folderyear='25'",
         )
         assert code == 0, err
         assert f"downloaded {len(sample):>14,} bytes" in err  # the progress counter ends at the whole body
@@ -96,7 +106,9 @@ def test_ingest_from_portal_pulls_the_export_like_the_lambda(storage, dap):
         assert "600 data rows" in out
         assert "where=folderyear%3D%2725%27" in next(r for r in portal.requests if "/exports/csv" in r)
 
-        code, out, _ = dap("ingest", "--from-portal", "--portal-url", portal.base_url)
+        code, out, _ = dap(
+            "ingest", "--dataset", "business_licences", "--from-portal", "--portal-url", portal.base_url
+        )
         assert code == 0 and out.startswith("unchanged ")
         assert portal.exports_requested("business-licences") == 1
 
@@ -114,5 +126,5 @@ def test_ingest_from_portal_pulls_the_export_like_the_lambda(storage, dap):
     ],
 )
 def test_ingest_arguments_are_checked(dap, argv, message):
-    code, _, err = dap("ingest", *argv)
+    code, _, err = dap("ingest", "--dataset", "business_licences", *argv)
     assert code == 1 and err.strip() == f"dap ingest: {message}"

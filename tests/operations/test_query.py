@@ -47,7 +47,7 @@ def test_query_prints_aligned_table_and_cost(deploy_pipeline, dap):
     deploy_pipeline()
     seed(row("Restaurant", "1234.5"), row("Auto Repairs", "98.25"), row("Unknown", None))
 
-    code, out, err = dap("query", "average_fee_issued")
+    code, out, err = dap("query", "--dataset", "business_licences", "average_fee_issued")
 
     assert (code, err) == (0, ""), err
     lines = out.splitlines()
@@ -64,7 +64,7 @@ def test_query_prints_aligned_table_and_cost(deploy_pipeline, dap):
     athena = boto3.client("athena", region_name=REGION)
     [execution_id] = athena.list_query_executions(WorkGroup=WORKGROUP)["QueryExecutionIds"]
     execution = athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
-    assert execution["Query"] == NAMED_QUERIES["average_fee_issued"]
+    assert execution["Query"] == NAMED_QUERIES["business_licences-average_fee_issued"]
     assert execution["QueryExecutionContext"] == {"Database": DATABASE}
     assert execution["WorkGroup"] == WORKGROUP
     assert f"execution {execution_id} in workgroup {WORKGROUP}, database {DATABASE}" in out
@@ -73,7 +73,7 @@ def test_query_prints_aligned_table_and_cost(deploy_pipeline, dap):
 def test_max_rows_limits_the_table(deploy_pipeline, dap):
     deploy_pipeline()
     seed(row("A", "1"), row("B", "2"), row("C", "3"))
-    code, out, _ = dap("query", "average_fee_issued", "--max-rows", "2")
+    code, out, _ = dap("query", "--dataset", "business_licences", "average_fee_issued", "--max-rows", "2")
     assert code == 0
     assert "C" not in [line.split()[0] for line in out.splitlines()[2:4]]
     assert "(2 rows; more not shown (--max-rows 2))" in out
@@ -81,11 +81,11 @@ def test_max_rows_limits_the_table(deploy_pipeline, dap):
 
 def test_unknown_query_lists_the_known_names(deploy_pipeline, dap):
     deploy_pipeline()
-    code, out, err = dap("query", "top_fees")
+    code, out, err = dap("query", "--dataset", "business_licences", "top_fees")
     assert (code, out) == (1, "")
     assert err == (
-        "dap query: no named query 'top_fees' in workgroup vdap-dev-analytics; "
-        "known: average_fee_issued, licences_by_area\n"
+        "dap query: no named query 'business_licences-top_fees' in workgroup vdap-dev-analytics; "
+        "known: business_licences-average_fee_issued, business_licences-licences_by_area\n"
     )
 
 
@@ -94,7 +94,14 @@ def test_waits_with_backoff_until_the_query_succeeds(deploy_pipeline, manual_ath
     manual_athena(times=2)  # two polls per state: QUEUED, QUEUED, RUNNING, RUNNING, SUCCEEDED
     seed(row("Restaurant", "1"))
     sleeps: list[float] = []
-    assert query(Deployed.from_stage("dev", sleep=sleeps.append), "average_fee_issued") == 0
+    assert (
+        query(
+            Deployed.from_stage("dev", sleep=sleeps.append),
+            "average_fee_issued",
+            dataset_id="business_licences",
+        )
+        == 0
+    )
     assert sleeps == [0.25, 0.5, 1.0]  # doubling backoff (capped at 5 s)
 
 
@@ -108,10 +115,16 @@ def test_cancelled_query_exits_non_zero(deploy_pipeline, manual_athena):
             athena.stop_query_execution(QueryExecutionId=execution_id)
 
     with pytest.raises(CommandError) as raised:
-        query(Deployed.from_stage("dev", sleep=someone_cancels), "licences_by_area")
+        query(
+            Deployed.from_stage("dev", sleep=someone_cancels),
+            "licences_by_area",
+            dataset_id="business_licences",
+        )
     assert raised.value.exit_code == 5
     # moto sets no StateChangeReason on a cancelled query
-    assert str(raised.value).startswith("query licences_by_area CANCELLED: no reason given (execution ")
+    assert str(raised.value).startswith(
+        "query business_licences-licences_by_area CANCELLED: no reason given (execution "
+    )
 
 
 def test_failed_query_reports_its_state_change_reason(aws_env, capsys):
@@ -124,7 +137,7 @@ def test_failed_query_reports_its_state_change_reason(aws_env, capsys):
         "get_named_query",
         {
             "NamedQuery": {
-                "Name": "average_fee_issued",
+                "Name": "business_licences-average_fee_issued",
                 "Database": DATABASE,
                 "QueryString": "SELECT x FROM nope",
                 "NamedQueryId": "q-1",
@@ -152,12 +165,12 @@ def test_failed_query_reports_its_state_change_reason(aws_env, capsys):
     deployed = Deployed.from_stage("dev", clients={"athena": athena}, outputs=outputs, sleep=lambda _s: None)
 
     with stub, pytest.raises(CommandError) as raised:
-        query(deployed, "average_fee_issued")
+        query(deployed, "average_fee_issued", dataset_id="business_licences")
 
     stub.assert_no_pending_responses()
     assert raised.value.exit_code == 3
     assert str(raised.value) == (
-        "query average_fee_issued FAILED: COLUMN_NOT_FOUND: line 1:8: Column 'x' cannot be resolved (execution e-1)"
+        "query business_licences-average_fee_issued FAILED: COLUMN_NOT_FOUND: line 1:8: Column 'x' cannot be resolved (execution e-1)"
     )
     assert capsys.readouterr().out == ""  # failed queries are not billed: no cost line
 

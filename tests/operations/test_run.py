@@ -16,9 +16,9 @@ from .conftest import FAIL_DEFINITION, REGION, SLOW_DEFINITION
 
 
 def test_run_without_wait_starts_a_named_execution(deploy_pipeline, dap):
-    machine = deploy_pipeline()["StateMachineArn"]
+    machine = deploy_pipeline()["BusinessLicencesStateMachineArn"]
 
-    code, out, err = dap("run")
+    code, out, err = dap("run", "--dataset", "business_licences")
 
     assert (code, err) == (0, "")
     executions = boto3.client("stepfunctions", region_name=REGION).list_executions(stateMachineArn=machine)
@@ -30,7 +30,7 @@ def test_run_without_wait_starts_a_named_execution(deploy_pipeline, dap):
 def test_run_wait_follows_each_state_once_until_succeeded(deploy_pipeline, dap):
     deploy_pipeline(SLOW_DEFINITION)  # Pass, Wait 1 s, Pass: several polls see it RUNNING
 
-    code, out, err = dap("run", "--wait", "--poll-seconds", "0.05")
+    code, out, err = dap("run", "--dataset", "business_licences", "--wait", "--poll-seconds", "0.05")
 
     assert (code, err) == (0, "")
     lines = out.splitlines()
@@ -46,7 +46,7 @@ def test_run_wait_follows_each_state_once_until_succeeded(deploy_pipeline, dap):
 def test_failed_execution_exits_non_zero_with_error_and_cause(deploy_pipeline, dap):
     deploy_pipeline(FAIL_DEFINITION)
 
-    code, out, err = dap("run", "--wait", "--poll-seconds", "0.05")
+    code, out, err = dap("run", "--dataset", "business_licences", "--wait", "--poll-seconds", "0.05")
 
     assert code == 3
     assert "entered  QualityGate (Fail)" in out
@@ -73,7 +73,7 @@ def test_aborted_execution_has_its_own_exit_code(deploy_pipeline):
         sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped from the console")
 
     deployed = Deployed.from_stage("dev", sleep=operator_aborts)
-    arn = start_run(deployed)
+    arn = start_run(deployed, dataset_id="business_licences")
     with pytest.raises(CommandError) as raised:
         follow_run(deployed, arn, poll_seconds=0.05)
 
@@ -92,14 +92,14 @@ def test_timed_out_execution_has_its_own_exit_code(deploy_pipeline, dap):
             "States": {"Long": {"Type": "Wait", "Seconds": 30, "End": True}},
         }
     )
-    code, _, err = dap("run", "--wait", "--poll-seconds", "0.1")
+    code, _, err = dap("run", "--dataset", "business_licences", "--wait", "--poll-seconds", "0.1")
     assert code == 4, err
     assert " TIMED_OUT " in err
 
 
 def test_execution_input_is_an_empty_object(deploy_pipeline, dap):
-    machine = deploy_pipeline()["StateMachineArn"]
-    dap("run")
+    machine = deploy_pipeline()["BusinessLicencesStateMachineArn"]
+    dap("run", "--dataset", "business_licences")
     sfn = boto3.client("stepfunctions", region_name=REGION)
     [execution] = sfn.list_executions(stateMachineArn=machine)["executions"]
     assert json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"]) == {}
@@ -107,8 +107,8 @@ def test_execution_input_is_an_empty_object(deploy_pipeline, dap):
 
 def test_force_is_the_execution_input(deploy_pipeline, dap):
     """`dap run --force` asks the state machine to process an unchanged raw input again."""
-    machine = deploy_pipeline()["StateMachineArn"]
-    code, _, _ = dap("run", "--force")
+    machine = deploy_pipeline()["BusinessLicencesStateMachineArn"]
+    code, _, _ = dap("run", "--dataset", "business_licences", "--force")
     assert code == 0
     sfn = boto3.client("stepfunctions", region_name=REGION)
     [execution] = sfn.list_executions(stateMachineArn=machine)["executions"]
@@ -127,9 +127,9 @@ def test_profile_starts_the_profile_job_named_by_the_stack(deploy_pipeline, caps
     deployed = Deployed.from_stage("dev")
     with Stubber(deployed.client("databrew")) as stub:
         stub.add_response(
-            "start_job_run", {"RunId": "db_1234"}, {"Name": "vdap-dev-profile-business-licences"}
+            "start_job_run", {"RunId": "db_1234"}, {"Name": "vdap-dev-business-licences-profile"}
         )
-        assert profile(deployed) == 0
+        assert profile(deployed, dataset_id="business_licences") == 0
         stub.assert_no_pending_responses()
     out = capsys.readouterr().out
-    assert "started profile job vdap-dev-profile-business-licences: run db_1234" in out
+    assert "started profile job vdap-dev-business-licences-profile: run db_1234" in out

@@ -6,9 +6,7 @@ import json
 
 import boto3
 
-from stacks.layout import QUALITY_REPORT_KEY
-
-from .conftest import FAIL_DEFINITION, REGION, bucket
+from .conftest import FAIL_DEFINITION, QUALITY_REPORT_KEY, REGION, bucket
 
 REPORT = {
     "rows_in": 2600,
@@ -26,7 +24,7 @@ REPORT = {
 
 def run_once(deploy_pipeline, dap):
     deploy_pipeline()
-    assert dap("run", "--wait", "--poll-seconds", "0.05")[0] == 0
+    assert dap("run", "--dataset", "business_licences", "--wait", "--poll-seconds", "0.05")[0] == 0
 
 
 def test_status_lists_runs_dq_counts_and_freshness(deploy_pipeline, dap):
@@ -34,11 +32,13 @@ def test_status_lists_runs_dq_counts_and_freshness(deploy_pipeline, dap):
     s3 = boto3.client("s3", region_name=REGION)
     s3.put_object(Bucket=bucket("transformed"), Key=QUALITY_REPORT_KEY, Body=json.dumps(REPORT).encode())
 
-    code, out, err = dap("status", "--limit", "3")
+    code, out, err = dap("status", "--dataset", "business_licences", "--limit", "3")
 
     assert (code, err) == (0, ""), err
     lines = out.splitlines()
-    assert lines[0] == "stage dev (ca-central-1): vdap-dev-pipeline"
+    assert (
+        lines[0] == "stage dev (ca-central-1), dataset business_licences: vdap-dev-business-licences-pipeline"
+    )
     assert lines[1] == "last 1 run(s), newest first:"
     assert lines[2].split() == ["execution", "outcome", "started", "duration"]
     assert lines[4].split()[0].startswith("manual-") and lines[4].split()[1] == "SUCCEEDED"
@@ -52,9 +52,9 @@ def test_status_lists_runs_dq_counts_and_freshness(deploy_pipeline, dap):
 
 def test_status_after_a_failed_run_and_before_any_report(deploy_pipeline, dap):
     deploy_pipeline(FAIL_DEFINITION)
-    assert dap("run", "--wait", "--poll-seconds", "0.05")[0] == 3
+    assert dap("run", "--dataset", "business_licences", "--wait", "--poll-seconds", "0.05")[0] == 3
 
-    code, out, _ = dap("status")
+    code, out, _ = dap("status", "--dataset", "business_licences")
 
     assert code == 0
     assert " FAILED " in out
@@ -64,5 +64,8 @@ def test_status_after_a_failed_run_and_before_any_report(deploy_pipeline, dap):
 
 def test_status_with_no_runs(deploy_pipeline, dap):
     deploy_pipeline()
-    code, out, _ = dap("status")
-    assert code == 0 and "no runs yet; start one with: dap run --stage dev --wait" in out
+    code, out, _ = dap("status", "--dataset", "business_licences")
+    assert (
+        code == 0
+        and "no runs yet; start one with: dap run --stage dev --dataset business_licences --wait" in out
+    )

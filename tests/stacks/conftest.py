@@ -11,12 +11,15 @@ from typing import Any
 import pytest
 
 from stacks.config import StageConfig, cdk_json_context
+from stacks.names import DatasetNames, PlatformNames
 from stacks.platform_app import build_app
 
 # Pinned so snapshots do not depend on who runs the suite ($DAP_ACCOUNT_ID is ignored here).
 TEST_ACCOUNTS = {"dev": "111111111111", "prod": "222222222222"}
 STACK_IDS = ("Replica", "Storage", "Observability", "Pipeline")
 STAGES = tuple(TEST_ACCOUNTS)
+# The datasets cdk.json lists (every stage lists the same ones; test_config checks it).
+DATASET_IDS = tuple(d["id"] for d in cdk_json_context()["stages"]["dev"]["datasets"])
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,13 @@ class Synthesized:
     # (construct path, rule id, reason) of every cdk-nag acknowledgment in the app
     acknowledgments: tuple[tuple[str, str, str], ...]
 
+    @property
+    def names(self) -> PlatformNames:
+        return PlatformNames.of(self.config)
+
+    def dataset_names(self, dataset_id: str) -> DatasetNames:
+        return self.names.dataset(dataset_id)
+
     def resources(self, stack: str, resource_type: str) -> dict[str, dict[str, Any]]:
         return {
             logical_id: resource
@@ -36,11 +46,16 @@ class Synthesized:
         }
 
 
-def _synthesize(outdir: Path, stage: str, stage_overrides: dict[str, Any] | None) -> Synthesized:
+def _synthesize(
+    outdir: Path, stage: str, stage_overrides: dict[str, Any] | None, datasets_dir: str | None = None
+) -> Synthesized:
     stages = copy.deepcopy(cdk_json_context()["stages"])
     stages[stage].update(stage_overrides or {})
+    context = {"stage": stage, "stages": stages, "account": TEST_ACCOUNTS[stage]}
+    if datasets_dir:
+        context["datasets_dir"] = datasets_dir
     app, config = build_app(
-        {"stage": stage, "stages": stages, "account": TEST_ACCOUNTS[stage]},
+        context,
         outdir=str(outdir),
         cloudformation_validation=False,
         environ={},
@@ -73,11 +88,11 @@ def synthesize(tmp_path_factory):
     """``synthesize(stage, **stage_overrides)``: each distinct variant is synthesized once."""
     cache: dict[str, Synthesized] = {}
 
-    def get(stage: str = "dev", **stage_overrides: Any) -> Synthesized:
-        key = json.dumps([stage, stage_overrides], sort_keys=True)
+    def get(stage: str = "dev", datasets_dir: str | None = None, **stage_overrides: Any) -> Synthesized:
+        key = json.dumps([stage, datasets_dir, stage_overrides], sort_keys=True)
         if key not in cache:
             outdir = tmp_path_factory.mktemp(f"cdk-{stage}")
-            cache[key] = _synthesize(outdir, stage, stage_overrides)
+            cache[key] = _synthesize(outdir, stage, stage_overrides, datasets_dir)
         return cache[key]
 
     return get
@@ -91,6 +106,11 @@ def stage(request) -> str:
 @pytest.fixture
 def synthesized(synthesize, stage) -> Synthesized:
     return synthesize(stage)
+
+
+@pytest.fixture(params=DATASET_IDS)
+def dataset_id(request) -> str:
+    return request.param
 
 
 def render_tokens(part: Any) -> str:

@@ -5,7 +5,8 @@ Two halves:
 * what a kind of call needs (``BOTO3_CALLS``, ``SFN_INTEGRATIONS``, ``SPARK``, ``RUNTIME``): AWS
   knowledge, one documentation page per row, never inferred from our own templates;
 * who makes which call on which resource (``expected_grants``): bound to the names, prefixes and
-  synthesized artifacts (Glue job arguments, state machine tasks) of one stage.
+  synthesized artifacts (Glue job arguments, state machine tasks) of one stage. Each dataset has its
+  own principals (``quality_job:<id>``, ``state_machine:<id>`` ...), granted its own resources only.
 
 ``tests/stacks/test_iam_coverage.py`` proves each role and managed policy grants exactly these
 (action, resource, condition) triples: nothing missing, nothing more. Action names and resource-level
@@ -19,17 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from stacks.layout import (
-    CLEANED_PREFIX,
-    INCOMING_PREFIX,
-    LICENCES_PREFIX,
-    PROFILES_PREFIX,
-    QUALITY_REPORT_KEY,
-    RAW_PREFIX,
-    SUMMARY_CSV_PREFIX,
-    SUMMARY_PREFIX,
-)
-from stacks.names import METRIC_NAMESPACE, PlatformNames
+from dataset_etl.declaration import Dataset
+
+from stacks.layout import DatasetLayout
+from stacks.names import METRIC_NAMESPACE, DatasetNames, PlatformNames
 
 SAR = "https://docs.aws.amazon.com/service-authorization/latest/reference/"
 SAR_PAGES = {
@@ -304,6 +298,27 @@ class Expected:
 
 
 @dataclass
+class DatasetContext:
+    """One dataset's names, declaration and the synthesized artifacts of its state machine."""
+
+    names: DatasetNames
+    dataset: Dataset
+    portal_file: str  # the raw object its portal-ingest Lambda writes
+    sfn_tasks: Sequence[tuple[str, Mapping[str, str]]] = ()  # (Resource, Parameters)
+    sfn_logging: bool = False
+    sfn_tracing: bool = False
+    event_targets: Sequence[str] = ()  # target ARNs of the rules using its events role
+
+    @property
+    def id(self) -> str:
+        return self.dataset.id
+
+    @property
+    def layout(self) -> DatasetLayout:
+        return DatasetLayout(self.dataset.id)
+
+
+@dataclass
 class Context:
     """One stage's names and the synthesized artifacts the bindings read."""
 
@@ -313,14 +328,10 @@ class Context:
     key_arn: str
     topic_arn: str
     stack_names: Mapping[str, str]  # role -> CloudFormation stack name
+    datasets: Sequence[DatasetContext] = ()
     glue_jobs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # name -> DefaultArguments
     glue_scripts: Mapping[str, str] = field(default_factory=dict)  # name -> ScriptLocation
-    sfn_tasks: Sequence[tuple[str, Mapping[str, str]]] = ()  # (Resource, Parameters)
-    sfn_logging: bool = False
-    sfn_tracing: bool = False
-    event_targets: Sequence[str] = ()  # target ARNs of the rules using the events role
     custom_calls: Sequence[Mapping] = ()  # Custom::AWS Create payloads
-    portal_file: str = ""  # the raw object the portal-ingest Lambda writes (stage config)
 
     def fmt(self, template: str, **params: str) -> str:
         return template.format(
@@ -366,36 +377,50 @@ class _Builder:
         self.add(principal, S3_LIST, [self.ctx.s3(bucket)], why, atoms)
 
 
+def job_principal(ctx: Context, job: str) -> tuple[str, DatasetContext]:
+    """``quality_job:<id>`` or ``summary_job:<id>``, and the job's dataset."""
+    for d in ctx.datasets:
+        if job in d.names.glue_jobs:
+            return ("quality_job" if job == d.names.quality_job else "summary_job") + f":{d.id}", d
+    raise KeyError(f"Glue job {job} belongs to no dataset")
+
+
 def expected_grants(ctx: Context) -> list[Expected]:
     """Every (principal, action, resource, condition) the platform's calls need, for one stage."""
     b = _Builder(ctx)
     n = ctx.names
     key = [ctx.key_arn]
+    catalog = ctx.fmt("arn:{partition}:glue:{region}:{account}:catalog")
 
-    # --- the two Glue jobs: what their arguments make Spark and boto3 do -------------------------
+    # --- the Glue jobs of each dataset: what their arguments make Spark and boto3 do ----------------
     for job, args in ctx.glue_jobs.items():
-        p = "quality_job" if job == n.quality_job else "summary_job"
+        p, d = job_principal(ctx, job)
         code = [ctx.glue_scripts[job], *args.get("--extra-py-files", "").split(",")]
         b.add(
             p, Call(("s3:GetObject",), DOC_GLUE_ROLE), [ctx.s3(*split_s3(u)) for u in code if u], "job code"
         )
+        # dataset_etl.io.read_text of --dataset_declaration: one get_object of the declaration asset
+        declaration = [ctx.s3(*split_s3(args["--dataset_declaration"]))]
+        b.add(p, BOTO3_CALLS[("s3", "get_object")], declaration, "the dataset's declaration")
         bucket, prefix = split_s3(args["--input_path"])
         b.read_prefixes(p, bucket, [prefix], "Spark reads --input_path")
         outputs: dict[str, list[str]] = {}
-        for name in (
-            "--passed_path",
-            "--failed_path",
-            "--summary_path",
-            "--summary_csv_path",
-            "--licences_path",
-        ):
+        for name in ("--passed_path", "--failed_path"):
             if name in args:
                 bucket, prefix = split_s3(args[name])
                 outputs.setdefault(bucket, []).append(prefix)
+        if (
+            "--curated_path" in args
+        ):  # summarize writes <curated_path><key>/ and, for a csv output, <key>_csv/
+            bucket, curated = split_s3(args["--curated_path"])
+            for output in d.dataset.outputs:
+                outputs.setdefault(bucket, []).append(f"{curated}{output.key}/")
+                if output.csv:
+                    outputs[bucket].append(f"{curated}{output.key}_csv/")
         for bucket, prefixes in outputs.items():
             b.add(p, SPARK_OVERWRITE, [ctx.s3(bucket, f"{x}*") for x in prefixes], "Spark overwrites outputs")
             b.list_prefixes(p, bucket, prefixes, "Spark lists its outputs")
-        if "--report_path" in args:  # licence_etl.io.write_json -> s3.put_object of one key
+        if "--report_path" in args:  # dataset_etl.io.write_json -> s3.put_object of one key
             b.add(p, BOTO3_CALLS[("s3", "put_object")], [ctx.s3(*split_s3(args["--report_path"]))], "report")
         # the summary job's HTML run report: io.write_text -> put_object of one key; io.read_json ->
         # get_object of the quality report's key; Spark reads a few rows of the failed prefix
@@ -410,56 +435,86 @@ def expected_grants(ctx: Context) -> list[Expected]:
             b.read_prefixes(p, bucket, [prefix], "Spark reads failure examples (--failed_rows_path)")
         namespaces = ["Glue"] + ([METRIC_NAMESPACE] if args.get("--metrics_pipeline") else [])
         atoms = [("StringEquals", "cloudwatch:namespace", ns) for ns in namespaces]
-        b.add(p, GLUE_METRICS, ["*"], "Glue job metrics, licence_etl.io.publish_metrics", atoms)
+        b.add(p, GLUE_METRICS, ["*"], "Glue job metrics, dataset_etl.io.publish_metrics", atoms)
         b.add(p, GLUE_KEY_USE, key, "security configuration: SSE-KMS outputs, encrypted logs")
         group = ctx.fmt("arn:{partition}:logs:{region}:{account}:log-group:/aws-glue/*")
         b.add(p, GLUE_LOGS, [group], "continuous logging to /aws-glue/ groups")
 
-    # --- DataBrew jobs (dataset over the raw prefix; outputs cleaned + profiles) -------------------
-    b.read_prefixes("databrew", "raw", [RAW_PREFIX], "dataset input")
-    out = [CLEANED_PREFIX, PROFILES_PREFIX]
-    b.add(
-        "databrew", SPARK_OVERWRITE, [ctx.s3("transformed", f"{x}*") for x in out], "job outputs, overwrite"
-    )
-    b.list_prefixes("databrew", "transformed", out, "job outputs")
-    b.add("databrew", DATABREW_KEY_USE, key, "SSE-KMS input and outputs")
-    group = ctx.fmt("arn:{partition}:logs:{region}:{account}:log-group:/aws-glue-databrew/*")
-    b.add("databrew", DATABREW_LOGS, [group], "LogSubscription ENABLE")
+    for d in ctx.datasets:
+        layout, dn = d.layout, d.names
+        # --- DataBrew jobs (dataset over its raw prefix; outputs cleaned + profiles) -----------------
+        p = f"databrew:{d.id}"
+        b.read_prefixes(p, "raw", [layout.raw], "dataset input")
+        out = [layout.cleaned, layout.profiles]
+        b.add(p, SPARK_OVERWRITE, [ctx.s3("transformed", f"{x}*") for x in out], "job outputs, overwrite")
+        b.list_prefixes(p, "transformed", out, "job outputs")
+        b.add(p, DATABREW_KEY_USE, key, "SSE-KMS input and outputs")
+        group = ctx.fmt("arn:{partition}:logs:{region}:{account}:log-group:/aws-glue-databrew/*")
+        b.add(p, DATABREW_LOGS, [group], "LogSubscription ENABLE")
 
-    # --- crawlers: catalog targets on the declared tables -------------------------------------------
-    catalog = ctx.fmt("arn:{partition}:glue:{region}:{account}:catalog")
-    database = ctx.fmt("arn:{partition}:glue:{region}:{account}:database/{db}", db=n.glue_database)
-    tables = [
-        ctx.fmt("arn:{partition}:glue:{region}:{account}:table/{db}/{t}", db=n.glue_database, t=t)
-        for t in (n.cleaned_table, n.summary_table, n.licences_table)
-    ]
-    b.add("crawler", CRAWLER_CATALOG_DATABASE, [catalog, database], "catalog targets")
-    b.add("crawler", CRAWLER_CATALOG_TABLES, [catalog, database, *tables], "catalog targets")
-    b.add("crawler", CRAWLER_SECURITY_CONFIGURATION, ["*"], "its security configuration")
-    b.read_prefixes("crawler", "transformed", [CLEANED_PREFIX], "cleaned table location")
-    b.read_prefixes("crawler", "curated", [SUMMARY_PREFIX, LICENCES_PREFIX], "curated table locations")
-    b.add("crawler", GLUE_KEY_USE, key, "SSE-KMS data, encrypted crawler logs")
-    group = ctx.fmt("arn:{partition}:logs:{region}:{account}:log-group:/aws-glue/crawlers*")
-    b.add("crawler", GLUE_LOGS, [group], "crawler logs")
+        # --- crawlers: catalog targets on the dataset's declared tables --------------------------------
+        p = f"crawler:{d.id}"
+        database = ctx.fmt("arn:{partition}:glue:{region}:{account}:database/{db}", db=dn.glue_database)
+        tables = [
+            ctx.fmt("arn:{partition}:glue:{region}:{account}:table/{db}/{t}", db=dn.glue_database, t=t)
+            for t in dn.tables
+        ]
+        b.add(p, CRAWLER_CATALOG_DATABASE, [catalog, database], "catalog targets")
+        b.add(p, CRAWLER_CATALOG_TABLES, [catalog, database, *tables], "catalog targets")
+        b.add(p, CRAWLER_SECURITY_CONFIGURATION, ["*"], "its security configuration")
+        b.read_prefixes(p, "transformed", [layout.cleaned], "cleaned table location")
+        curated = [layout.output(o.key) for o in d.dataset.outputs]
+        b.read_prefixes(p, "curated", curated, "curated table locations")
+        b.add(p, GLUE_KEY_USE, key, "SSE-KMS data, encrypted crawler logs")
+        group = ctx.fmt("arn:{partition}:logs:{region}:{account}:log-group:/aws-glue/crawlers*")
+        b.add(p, GLUE_LOGS, [group], "crawler logs")
 
-    # --- the state machine: one entry per Task in the synthesized definition -------------------------
-    for resource, params in ctx.sfn_tasks:
-        integration = SFN_INTEGRATIONS[resource.replace(f"arn:{ctx.partition}:", "arn:aws:", 1)]
-        arn = ctx.fmt(integration.arn, **{k: v for k, v in params.items() if isinstance(v, str)})
-        b.add("state_machine", Call(integration.actions, integration.doc), [arn], resource)
-        if resource.endswith(":s3:getObject"):
-            b.add("state_machine", S3_SSE_KMS_READ, key, "the SSE-KMS quality report")
-        if resource.endswith(":s3:putObject"):
-            b.add("state_machine", S3_SSE_KMS_WRITE, key, "the SSE-KMS record of the successful run")
-        if resource.endswith(":sns:publish"):
-            b.add("state_machine", SNS_KMS_PUBLISH, key, "the KMS-encrypted topic")
-    if ctx.sfn_logging:
-        b.add("state_machine", SFN_LOGGING, ["*"], "LoggingConfiguration")
-    if ctx.sfn_tracing:
-        b.add("state_machine", SFN_TRACING, ["*"], "TracingConfiguration")
-    b.add("events", EVENTS_START, ctx.event_targets, "EventBridge rule targets")
+        # --- the state machine: one entry per Task in the synthesized definition -----------------------
+        p = f"state_machine:{d.id}"
+        for resource, params in d.sfn_tasks:
+            integration = SFN_INTEGRATIONS[resource.replace(f"arn:{ctx.partition}:", "arn:aws:", 1)]
+            arn = ctx.fmt(integration.arn, **{k: v for k, v in params.items() if isinstance(v, str)})
+            b.add(p, Call(integration.actions, integration.doc), [arn], resource)
+            if resource.endswith(":s3:getObject"):
+                b.add(p, S3_SSE_KMS_READ, key, "the SSE-KMS quality report")
+            if resource.endswith(":s3:putObject"):
+                b.add(p, S3_SSE_KMS_WRITE, key, "the SSE-KMS record of the successful run")
+            if resource.endswith(":sns:publish"):
+                b.add(p, SNS_KMS_PUBLISH, key, "the KMS-encrypted topic")
+        if d.sfn_logging:
+            b.add(p, SFN_LOGGING, ["*"], "LoggingConfiguration")
+        if d.sfn_tracing:
+            b.add(p, SFN_TRACING, ["*"], "TracingConfiguration")
+        b.add(f"events:{d.id}", EVENTS_START, d.event_targets, "EventBridge rule targets")
 
-    # --- the custom resource that publishes the recipe -----------------------------------------------
+        # --- the portal-ingest Lambda (lambdas/portal_ingest): the dataset's raw key and staging key ---
+        p = f"portal_ingest:{d.id}"
+        raw_key = [ctx.s3("raw", f"{layout.raw}{d.portal_file}")]
+        staged = [ctx.s3("raw", f"{layout.incoming}{d.portal_file}")]
+        b.add(p, BOTO3_CALLS[("s3", "head_object")], raw_key, "the current copy's metadata")
+        b.add(p, S3_HEAD_MISSING, [ctx.s3("raw")], "head_object of a raw copy not there yet")
+        for call in (
+            "create_multipart_upload",
+            "upload_part",
+            "complete_multipart_upload",
+            "abort_multipart_upload",
+        ):
+            b.add(p, BOTO3_CALLS[("s3", call)], staged, f"the staged download: {call}")
+        b.add(p, Call(("s3:GetObject",), DOC_S3_COPY), staged, "copy_object source")
+        b.add(p, Call(("s3:PutObject",), DOC_S3_COPY), raw_key, "copy_object destination")
+        b.add(p, BOTO3_CALLS[("s3", "delete_object")], staged, "the staging copy is deleted")
+        via = [
+            ("StringEquals", "kms:ViaService", ctx.fmt("{s}.{region}.amazonaws.com", s=s))
+            for s in ("s3", "sns")
+        ]
+        b.add(p, S3_SSE_KMS_WRITE, key, "SSE-KMS objects, and the encrypted topic", via)
+        b.add(p, BOTO3_CALLS[("sns", "publish")], [ctx.topic_arn], "failure notification")
+        group = ctx.fmt(
+            "arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{f}:*", f=dn.portal_ingest_function
+        )
+        b.add(p, LAMBDA_LOGS, [group], "its own log group")
+
+    # --- the custom resource that publishes the recipes ----------------------------------------------
     for payload in ctx.custom_calls:
         assert (payload["service"], payload["action"]) == ("DataBrew", "publishRecipe"), payload
         recipe = ctx.fmt(
@@ -467,12 +522,22 @@ def expected_grants(ctx: Context) -> list[Expected]:
         )
         b.add("recipe_publisher", PUBLISH_RECIPE, [recipe], "AwsCustomResource publishRecipe")
 
-    # --- the analyst policy: Athena through the workgroup, on the curated tables ---------------------
+    # --- the analyst policy: Athena through the workgroup, on every dataset's curated output tables ---
+    # (never a cleaned table: a dataset's PII columns live there; never the raw or transformed buckets)
     workgroup = ctx.fmt("arn:{partition}:athena:{region}:{account}:workgroup/{w}", w=n.workgroup)
+    databases = [
+        ctx.fmt("arn:{partition}:glue:{region}:{account}:database/{db}", db=d.names.glue_database)
+        for d in ctx.datasets
+    ]
+    output_tables = [
+        ctx.fmt("arn:{partition}:glue:{region}:{account}:table/{db}/{t}", db=d.names.glue_database, t=t)
+        for d in ctx.datasets
+        for t in d.names.output_table_names
+    ]
     b.add("analyst", ATHENA_WORKGROUP, [workgroup], "queries through the workgroup")
-    b.add("analyst", ATHENA_CATALOG_DATABASE, [catalog, database], "Athena reads the catalog")
-    b.add("analyst", ATHENA_CATALOG_TABLES, [catalog, database, *tables[1:]], "the curated tables only")
-    curated = [SUMMARY_PREFIX, LICENCES_PREFIX]
+    b.add("analyst", ATHENA_CATALOG_DATABASE, [catalog, *databases], "Athena reads the catalog")
+    b.add("analyst", ATHENA_CATALOG_TABLES, [catalog, *databases, *output_tables], "the curated tables only")
+    curated = [d.layout.output(o.key) for d in ctx.datasets for o in d.dataset.outputs]
     b.add("analyst", SPARK_READ, [ctx.s3("curated", f"{x}*") for x in curated], "Athena reads table data")
     atoms = [("StringLike", "s3:prefix", f"{x}*") for x in curated]
     b.add("analyst", S3_LIST, [ctx.s3("curated")], "Athena lists table folders", atoms)
@@ -481,82 +546,70 @@ def expected_grants(ctx: Context) -> list[Expected]:
     b.add("analyst", ATHENA_RESULTS_BUCKET, [ctx.s3("query-results")], "query results bucket")
     b.add("analyst", ATHENA_KEY_USE, key, "SSE-KMS data and results")
 
-    # --- the operator policy: exactly what `dap ingest | run | status | report` call -----------------
+    # --- the operator policy: exactly what `dap ingest | run | status | report` call, every dataset ----
     # (`dap query` runs Athena with the caller's credentials: operators attach the analyst policy too)
     stacks = [
         ctx.fmt("arn:{partition}:cloudformation:{region}:{account}:stack/{s}/*", s=ctx.stack_names[r])
         for r in ("storage", "pipeline")
     ]
     b.add("operator", BOTO3_CALLS[("cloudformation", "describe_stacks")], stacks, "Deployed.stack_outputs")
-    raw_objects = [ctx.s3("raw", f"{RAW_PREFIX}*")]
-    b.add("operator", BOTO3_CALLS[("s3", "upload_file")], raw_objects, "dap ingest upload")
-    b.add("operator", BOTO3_CALLS[("s3", "head_object")], raw_objects, "dap ingest check")
     b.add("operator", S3_SSE_KMS_WRITE, key, "SSE-KMS upload (multipart needs Decrypt), SSE-KMS reads")
-    machine = n.state_machine_arn.replace("arn:aws:", f"arn:{ctx.partition}:", 1)
-    for call in ("start_execution", "list_executions"):
-        b.add("operator", BOTO3_CALLS[("stepfunctions", call)], [machine], f"dap run/status {call}")
-    executions = ctx.fmt("arn:{partition}:states:{region}:{account}:execution:{m}:*", m=n.state_machine)
-    for call in ("describe_execution", "get_execution_history"):
-        b.add("operator", BOTO3_CALLS[("stepfunctions", call)], [executions], f"dap run --wait {call}")
-    profile_job = ctx.fmt("arn:{partition}:databrew:{region}:{account}:job/{j}", j=n.databrew_profile_job)
-    b.add("operator", BOTO3_CALLS[("databrew", "start_job_run")], [profile_job], "dap profile")
-    report = [ctx.s3("transformed", QUALITY_REPORT_KEY)]
-    b.add("operator", BOTO3_CALLS[("s3", "get_object")], report, "dap status reads the quality report")
-    # dap ingest --from-portal (lambdas/portal_ingest/ingest.py): multipart upload to the staging key,
-    # copy to the raw key, delete the staging key; head_object of a raw copy that may not exist yet
-    staging = [ctx.s3("raw", f"{INCOMING_PREFIX}*")]
-    for call in (
-        "create_multipart_upload",
-        "upload_part",
-        "complete_multipart_upload",
-        "abort_multipart_upload",
-    ):
-        b.add("operator", BOTO3_CALLS[("s3", call)], staging, f"dap ingest --from-portal {call}")
-    b.add("operator", Call(("s3:GetObject",), DOC_S3_COPY), staging, "copy_object source")
-    b.add("operator", Call(("s3:PutObject",), DOC_S3_COPY), raw_objects, "copy_object destination")
-    b.add("operator", BOTO3_CALLS[("s3", "delete_object")], staging, "the staging copy is deleted")
     b.add("operator", S3_HEAD_MISSING, [ctx.s3("raw")], "head_object of a raw copy not there yet")
-    # --- the portal-ingest Lambda (lambdas/portal_ingest): one dataset's raw key and staging key -----
-    raw_key = [ctx.s3("raw", f"{RAW_PREFIX}{ctx.portal_file}")]
-    staged = [ctx.s3("raw", f"{INCOMING_PREFIX}{ctx.portal_file}")]
-    b.add("portal_ingest", BOTO3_CALLS[("s3", "head_object")], raw_key, "the current copy's metadata")
-    b.add("portal_ingest", S3_HEAD_MISSING, [ctx.s3("raw")], "head_object of a raw copy not there yet")
-    multipart = (
-        "create_multipart_upload",
-        "upload_part",
-        "complete_multipart_upload",
-        "abort_multipart_upload",
-    )
-    for call in multipart:
-        b.add("portal_ingest", BOTO3_CALLS[("s3", call)], staged, f"the staged download: {call}")
-    b.add("portal_ingest", Call(("s3:GetObject",), DOC_S3_COPY), staged, "copy_object source")
-    b.add("portal_ingest", Call(("s3:PutObject",), DOC_S3_COPY), raw_key, "copy_object destination")
-    b.add("portal_ingest", BOTO3_CALLS[("s3", "delete_object")], staged, "the staging copy is deleted")
-    via = [
-        ("StringEquals", "kms:ViaService", ctx.fmt("{s}.{region}.amazonaws.com", s=s)) for s in ("s3", "sns")
-    ]
-    b.add("portal_ingest", S3_SSE_KMS_WRITE, key, "SSE-KMS objects, and the encrypted topic", via)
-    b.add("portal_ingest", BOTO3_CALLS[("sns", "publish")], [ctx.topic_arn], "failure notification")
-    group = ctx.fmt(
-        "arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{f}:*", f=n.portal_ingest_function
-    )
-    b.add("portal_ingest", LAMBDA_LOGS, [group], "its own log group")
-    csv = [ctx.s3("curated", f"{SUMMARY_CSV_PREFIX}*")]
-    b.add("operator", BOTO3_CALLS[("s3", "download_file")], csv, "dap report --from-s3")
-    atom = [("StringEquals", "s3:prefix", SUMMARY_CSV_PREFIX)]
-    b.add("operator", BOTO3_CALLS[("s3", "list_objects_v2")], [ctx.s3("curated")], "dap report lists", atom)
+    for d in ctx.datasets:
+        layout, dn = d.layout, d.names
+        raw_objects = [ctx.s3("raw", f"{layout.raw}*")]
+        b.add("operator", BOTO3_CALLS[("s3", "upload_file")], raw_objects, "dap ingest upload")
+        b.add("operator", BOTO3_CALLS[("s3", "head_object")], raw_objects, "dap ingest check")
+        machine = dn.state_machine_arn.replace("arn:aws:", f"arn:{ctx.partition}:", 1)
+        for call in ("start_execution", "list_executions"):
+            b.add("operator", BOTO3_CALLS[("stepfunctions", call)], [machine], f"dap run/status {call}")
+        executions = ctx.fmt("arn:{partition}:states:{region}:{account}:execution:{m}:*", m=dn.state_machine)
+        for call in ("describe_execution", "get_execution_history"):
+            b.add("operator", BOTO3_CALLS[("stepfunctions", call)], [executions], f"dap run --wait {call}")
+        profile_job = ctx.fmt(
+            "arn:{partition}:databrew:{region}:{account}:job/{j}", j=dn.databrew_profile_job
+        )
+        b.add("operator", BOTO3_CALLS[("databrew", "start_job_run")], [profile_job], "dap profile")
+        report = [ctx.s3("transformed", layout.quality_report_key)]
+        b.add("operator", BOTO3_CALLS[("s3", "get_object")], report, "dap status reads the quality report")
+        # dap ingest --from-portal (lambdas/portal_ingest/ingest.py): multipart upload to the staging key,
+        # copy to the raw key, delete the staging key; head_object of a raw copy that may not exist yet
+        staging = [ctx.s3("raw", f"{layout.incoming}*")]
+        for call in (
+            "create_multipart_upload",
+            "upload_part",
+            "complete_multipart_upload",
+            "abort_multipart_upload",
+        ):
+            b.add("operator", BOTO3_CALLS[("s3", call)], staging, f"dap ingest --from-portal {call}")
+        b.add("operator", Call(("s3:GetObject",), DOC_S3_COPY), staging, "copy_object source")
+        b.add("operator", Call(("s3:PutObject",), DOC_S3_COPY), raw_objects, "copy_object destination")
+        b.add("operator", BOTO3_CALLS[("s3", "delete_object")], staging, "the staging copy is deleted")
+        for output in d.dataset.outputs:
+            if not output.csv:
+                continue
+            csv = [ctx.s3("curated", f"{layout.output_csv(output.key)}*")]
+            b.add("operator", BOTO3_CALLS[("s3", "download_file")], csv, "dap report --from-s3")
+            atom = [("StringEquals", "s3:prefix", layout.output_csv(output.key))]
+            b.add(
+                "operator",
+                BOTO3_CALLS[("s3", "list_objects_v2")],
+                [ctx.s3("curated")],
+                "dap report lists",
+                atom,
+            )
     return b.rows
 
 
 # Which principal makes each boto3 call found in the source (by file), so the AST scan maps every
-# call site to a principal whose grants the table lists.
+# call site to a principal whose grants the table lists (``kind:*``: that kind of every dataset).
 CALLERS_BY_FILE = {
-    "glue_scripts/lib/licence_etl/io.py": ("quality_job", "summary_job"),
+    "glue_scripts/lib/dataset_etl/io.py": ("quality_job:*", "summary_job:*"),
     "dap/operations.py": ("operator", "analyst"),
     "dap/aws/deployed.py": ("operator",),
     "dap/report.py": ("operator",),
-    "lambdas/portal_ingest/ingest.py": ("operator", "portal_ingest"),  # dap ingest --from-portal, Lambda
-    "lambdas/portal_ingest/handler.py": ("portal_ingest",),
+    "lambdas/portal_ingest/ingest.py": ("operator", "portal_ingest:*"),  # dap ingest --from-portal, Lambda
+    "lambdas/portal_ingest/handler.py": ("portal_ingest:*",),
 }
 # Code no stack deploys yet: its calls have no principal to grant them. The test fails once any Lambda
 # function other than the known ones appears in a template, so the rows come with the deployment.

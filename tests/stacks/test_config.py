@@ -100,6 +100,22 @@ BAD_VALUES = [
     (context_with(log_retention_days=42), r"stages\.dev\.log_retention_days: 42 is not allowed; use one of 1, 3, .*"),
     (context_with(quality="strict"), r"stages\.dev\.quality: must be an object of settings"),
     (context_with(databrew__nodes=2), r"stages\.dev\.databrew\.nodes: unknown setting; allowed: max_capacity, .*"),
+    (context_with(quality__min_employees=15), r"stages\.dev\.quality\.min_employees: unknown setting; "
+     r"allowed: freshness_days, fail_on_dataset_rule"),
+    (context_with(ingestion__dataset_id="x"), r"stages\.dev\.ingestion\.dataset_id: unknown setting; allowed: .*"),
+    (context_with(datasets=[{"id": "business_licences"}, {"id": "parking_tickets"}]),
+     r"stages\.dev\.datasets\[1\]\.id: 'parking_tickets' is not a declared dataset; declared: "
+     r"business_licences(, \w+)*"),
+    (context_with(datasets=[{"id": "business_licences", "parameters": {"min_employes": 3}}]),
+     r"stages\.dev\.datasets\[0\]\.parameters\.min_employes: not a parameter of dataset 'business_licences'"),
+    (context_with(datasets=[{"id": "business_licences", "parameters": {"min_employees": "15"}}]),
+     r"stages\.dev\.datasets\[0\]\.parameters\.min_employees: '15' is not of the declared type \(15\)"),
+    (context_with(datasets=[{"id": "business_licences", "schedule": "daily"}]),
+     r"stages\.dev\.datasets\[0\]\.schedule: unknown setting; allowed: id, parameters"),
+    (context_with(datasets=[{"id": "business_licences"}, {"id": "business_licences"}]),
+     r"stages\.dev\.datasets\[1\]\.id: 'business_licences' is listed twice"),
+    (context_with(datasets=[]), r"stages\.dev\.datasets: must be a non-empty list of .*"),
+    ({**context_with(), "datasets_dir": "no/such/folder"}, r"datasets_dir: 'no/such/folder' is not a folder"),
 ]  # fmt: skip
 
 
@@ -109,6 +125,44 @@ def test_bad_value_names_the_setting(context, message):
         load_config(context, environ={})
     assert "\n" not in str(raised.value)
     assert raised.match(f"^{message}$")
+
+
+def test_stage_datasets_carry_their_declaration_and_the_stage_overrides():
+    for stage in ("dev", "prod"):
+        config = load_config(context_with(stage), environ={})
+        licences = config.dataset("business_licences")
+        assert licences.dataset.id == "business_licences"
+        assert licences.overrides == {"min_employees": 15}
+        assert licences.parameters == {"status": "Issued", "min_employees": 15}
+        assert licences.raw_file_name == "business-licences.csv"
+    with pytest.raises(ConfigError, match=r"does not run dataset 'parking'; it runs: business_licences"):
+        config.dataset("parking")
+
+
+def test_missing_datasets_are_named():
+    context = context_with()
+    del context["stages"]["dev"]["datasets"]
+    with pytest.raises(ConfigError, match=r"^stages\.dev\.datasets: missing; set it in cdk.json context$"):
+        load_config(context, environ={})
+
+
+def test_a_dataset_id_too_long_for_a_service_name_is_refused(tmp_path):
+    """The Lambda function name (64) is the tightest: the check names the dataset and the service."""
+    long_id = "a_dataset_with_a_really_long_identifier"  # 39 characters, allowed by the declaration
+    folder = tmp_path / long_id
+    source = PROJECT_ROOT / "datasets" / "business_licences"
+    folder.mkdir()
+    text = (source / "dataset.toml").read_text(encoding="utf-8")
+    text = text.replace('id = "business_licences"', f'id = "{long_id}"')
+    text = text.replace('"../../', f'"{(PROJECT_ROOT).as_posix()}/')
+    (folder / "dataset.toml").write_text(text, encoding="utf-8")
+    context = {**context_with(datasets=[{"id": long_id}]), "datasets_dir": str(tmp_path)}
+    with pytest.raises(ConfigError) as raised:
+        load_config(context, environ={})
+    assert raised.match(
+        rf"^stages\.dev\.datasets\[0\]\.id: '{long_id}' makes the .* name '.*' \d+ characters long, over "
+        r"the service's \d+; use a shorter id or name_prefix$"
+    )
 
 
 def test_missing_setting_is_named():

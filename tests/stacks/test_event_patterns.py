@@ -219,7 +219,8 @@ def transformer_problems(rule_id: str, targets: list[dict[str, Any]], kind: Fail
 def trigger_problems(
     rule_id: str, pattern: dict[str, Any], bucket: str, prefix: str, other_bucket: str, synth
 ) -> list[str]:
-    """An upload as ``dap ingest`` makes it starts the pipeline; nothing else in S3 does."""
+    """An upload as ``dap ingest`` makes it starts the dataset's pipeline; nothing else in S3 does (not an
+    upload of another dataset)."""
     key = prefix.rstrip("/") + "/business-licences.csv"  # dap.operations.ingest: RawPrefix + file name
     problems = []
     if not matches(pattern, s3_event("s3_object_created", bucket, key, synth)):
@@ -234,6 +235,9 @@ def trigger_problems(
         ),
         "a key that only begins like the raw prefix": s3_event(
             "s3_object_created", bucket, prefix.rstrip("/") + "_old/business-licences.csv", synth
+        ),
+        "an upload of another dataset": s3_event(
+            "s3_object_created", bucket, "raw/another_dataset/x.csv", synth
         ),
         "AWS's documented Object Deleted event under the raw prefix": s3_event(
             "s3_object_deleted", bucket, key, synth
@@ -263,12 +267,22 @@ def eventbridge_bucket_problems(storage: dict[str, Any], bucket: str) -> list[st
     return []
 
 
-def raw_upload_target(synth) -> tuple[str, str]:
-    """The bucket and prefix ``dap ingest`` uploads to: the Storage outputs RawBucketName and RawPrefix."""
+def raw_upload_target(synth, dataset_id: str = "business_licences") -> tuple[str, str]:
+    """The bucket and prefix ``dap ingest --dataset`` uploads to: the Storage output RawBucketName and
+    the Pipeline output ``<Dataset>RawPrefix``."""
     storage = synth.templates["Storage"]
-    outputs = storage["Outputs"]
-    bucket_ref = outputs["RawBucketName"]["Value"]["Ref"]
-    return storage["Resources"][bucket_ref]["Properties"]["BucketName"], outputs["RawPrefix"]["Value"]
+    bucket_ref = storage["Outputs"]["RawBucketName"]["Value"]["Ref"]
+    prefix = synth.templates["Pipeline"]["Outputs"][synth.dataset_names(dataset_id).output("RawPrefix")]
+    return storage["Resources"][bucket_ref]["Properties"]["BucketName"], prefix["Value"]
+
+
+def trigger_dataset(synth, props: dict[str, Any]) -> str:
+    """The dataset whose state machine a trigger rule starts (its target), not what its pattern says."""
+    machines = synth.resources("Pipeline", "AWS::StepFunctions::StateMachine")
+    ((target,),) = [[t["Arn"]["Ref"] for t in props["Targets"]]]
+    name = machines[target]["Properties"]["StateMachineName"]
+    (dataset,) = [d.dataset_id for d in synth.names.datasets if d.state_machine == name]
+    return dataset
 
 
 # --------------------------------------------------------------------------- the platform's rules
@@ -278,7 +292,9 @@ def test_every_event_rule_has_documented_samples(synthesized):
     kinds = {rule_id: kind_of(props["EventPattern"]) for rule_id, props in event_rules(synthesized).items()}
     unknown = sorted(rule_id for rule_id, kind in kinds.items() if kind is None)
     assert not unknown, f"rules matching events with no documented sample in tests/stacks/events: {unknown}"
-    assert sorted(kinds.values()) == sorted([*FAILURE_KINDS, "trigger"])
+    # one failure rule per kind (shared by every dataset), one trigger per dataset
+    triggers = ["trigger"] * len(synthesized.config.datasets)
+    assert sorted(kinds.values()) == sorted([*FAILURE_KINDS, *triggers])
 
 
 @pytest.mark.parametrize("kind_name", FAILURE_KINDS)
@@ -311,13 +327,22 @@ def test_failure_alert_reads_only_fields_of_the_documented_failure(synthesized, 
 
 
 def test_pipeline_starts_on_an_upload_to_the_raw_prefix_only(synthesized):
-    bucket, prefix = raw_upload_target(synthesized)
     other = synthesized.config.bucket_name("transformed")
-    problems = [
-        problem
-        for rule_id, props in rules_of_kind(synthesized, "trigger").items()
-        for problem in trigger_problems(rule_id, props["EventPattern"], bucket, prefix, other, synthesized)
-    ]
+    triggers = rules_of_kind(synthesized, "trigger")
+    by_dataset = {rule_id: trigger_dataset(synthesized, props) for rule_id, props in triggers.items()}
+    assert sorted(by_dataset.values()) == sorted(synthesized.config.dataset_ids)  # one trigger each
+    problems = []
+    for rule_id, props in triggers.items():
+        bucket, prefix = raw_upload_target(synthesized, by_dataset[rule_id])
+        problems += trigger_problems(rule_id, props["EventPattern"], bucket, prefix, other, synthesized)
+        for dataset_id in synthesized.config.dataset_ids:  # another dataset's upload starts its own run only
+            if dataset_id != by_dataset[rule_id]:
+                _, elsewhere = raw_upload_target(synthesized, dataset_id)
+                if matches(
+                    props["EventPattern"],
+                    s3_event("s3_object_created", bucket, elsewhere + "x.csv", synthesized),
+                ):
+                    problems.append(f"{rule_id}: starts {by_dataset[rule_id]} on an upload of {dataset_id}")
     assert not problems, "\n".join(problems)
 
 
@@ -331,7 +356,10 @@ def test_raw_bucket_sends_its_events_to_eventbridge(synthesized):
 
 
 def _rule(synth, kind: str) -> tuple[str, dict[str, Any]]:
-    rule_id, props = next(iter(rules_of_kind(synth, kind).items()))
+    rules = rules_of_kind(synth, kind)
+    if kind == "trigger":  # the business licences' trigger, whose prefix raw_upload_target() names
+        rules = {k: v for k, v in rules.items() if trigger_dataset(synth, v) == "business_licences"}
+    rule_id, props = next(iter(rules.items()))
     return rule_id, copy.deepcopy(props)
 
 

@@ -25,7 +25,7 @@ import cfnlint.data.AdditionalSpecs
 
 from stacks.names import PlatformNames
 from tests.stacks import iam_calls
-from tests.stacks.iam_calls import BOTO3_CALLS, CALLERS_BY_FILE, Context, Expected
+from tests.stacks.iam_calls import BOTO3_CALLS, CALLERS_BY_FILE, Context, DatasetContext, Expected
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "Pipeline"
@@ -120,7 +120,7 @@ class Resolver:
 
 # --- who is who in the Pipeline template -----------------------------------------------------------
 def principals(synthesized) -> dict[str, str]:
-    """Table principal -> logical id of its role or managed policy."""
+    """Table principal -> logical id of its role or managed policy; a dataset's are ``<kind>:<id>``."""
     resources = synthesized.templates[STACK]["Resources"]
     n = PlatformNames.of(synthesized.config)
 
@@ -130,29 +130,41 @@ def principals(synthesized) -> dict[str, str]:
     def role_of(value: dict) -> str:
         return value["Fn::GetAtt"][0]
 
-    found = {}
-    for props in of_type("AWS::Glue::Job").values():
-        found["quality_job" if props["Name"] == n.quality_job else "summary_job"] = role_of(props["Role"])
-    found["databrew"] = {role_of(p["RoleArn"]) for p in of_type("AWS::DataBrew::Job").values()}
-    found["crawler"] = {role_of(p["Role"]) for p in of_type("AWS::Glue::Crawler").values()}
-    found["state_machine"] = {
-        role_of(p["RoleArn"]) for p in of_type("AWS::StepFunctions::StateMachine").values()
-    }
-    found["events"] = {
-        role_of(t["RoleArn"])
-        for p in of_type("AWS::Events::Rule").values()
-        for t in p["Targets"]
-        if "RoleArn" in t  # a Lambda target is invoked through the function's resource policy
-    }
+    found: dict[str, Any] = {}
+    for d in n.datasets:
+        suffix = f":{d.dataset_id}"
+        for props in of_type("AWS::Glue::Job").values():
+            if props["Name"] in d.glue_jobs:
+                kind = "quality_job" if props["Name"] == d.quality_job else "summary_job"
+                found[kind + suffix] = role_of(props["Role"])
+        found["databrew" + suffix] = {
+            role_of(p["RoleArn"])
+            for p in of_type("AWS::DataBrew::Job").values()
+            if p["Name"] in d.databrew_jobs
+        }
+        found["crawler" + suffix] = {
+            role_of(p["Role"]) for p in of_type("AWS::Glue::Crawler").values() if p["Name"] in d.crawlers
+        }
+        machines = {
+            k: p for k, p in of_type("AWS::StepFunctions::StateMachine").items()
+            if p["StateMachineName"] == d.state_machine
+        }  # fmt: skip
+        found["state_machine" + suffix] = {role_of(p["RoleArn"]) for p in machines.values()}
+        found["events" + suffix] = {
+            role_of(t["RoleArn"])
+            for p in of_type("AWS::Events::Rule").values()
+            for t in p["Targets"]
+            if "RoleArn" in t and t["Arn"].get("Ref") in machines  # Lambda targets: resource policy
+        }
+        found["portal_ingest" + suffix] = {
+            role_of(p["Role"]) for p in of_type("AWS::Lambda::Function").values()
+            if p.get("FunctionName") == d.portal_ingest_function
+        }  # fmt: skip
     functions = {role_of(p["ServiceToken"]) for p in of_type("Custom::AWS").values()}
     found["recipe_publisher"] = {role_of(resources[f]["Properties"]["Role"]) for f in functions}
-    found["portal_ingest"] = {
-        role_of(p["Role"]) for p in of_type("AWS::Lambda::Function").values()
-        if p.get("FunctionName") == n.portal_ingest_function
-    }  # fmt: skip
     policies = {p["ManagedPolicyName"]: k for k, p in of_type("AWS::IAM::ManagedPolicy").items()}
-    found["analyst"] = policies.get(f"{n.prefix}-licence-analyst")
-    found["operator"] = policies.get(f"{n.prefix}-operator")
+    found["analyst"] = policies.get(n.analyst_policy)
+    found["operator"] = policies.get(n.operator_policy)
     for name, ids in list(found.items()):
         if isinstance(ids, set):
             assert len(ids) == 1, f"{name}: expected one role, found {sorted(ids)}"
@@ -219,9 +231,36 @@ def context(synthesized, resolve: Resolver) -> Context:
         return [resolve(r.get("Properties", {})) for r in template["Resources"].values() if r["Type"] == kind]
 
     jobs = {p["Name"]: p for p in props("AWS::Glue::Job")}
-    (machine,) = props("AWS::StepFunctions::StateMachine")
-    definition = json.loads(machine["DefinitionString"])
-    tasks = [(s["Resource"], s.get("Parameters", {})) for s in iter_states(definition) if s["Type"] == "Task"]
+    machines = {p["StateMachineName"]: p for p in props("AWS::StepFunctions::StateMachine")}
+    rules = props("AWS::Events::Rule")
+    datasets = []
+    for entry in config.datasets:
+        dn = names.dataset(entry.id)
+        machine = machines[dn.state_machine]
+        definition = json.loads(machine["DefinitionString"])
+        machine_arn = dn.state_machine_arn
+        datasets.append(
+            DatasetContext(
+                names=dn,
+                dataset=entry.dataset,
+                portal_file=entry.raw_file_name,
+                sfn_tasks=[
+                    (s["Resource"], s.get("Parameters", {}))
+                    for s in iter_states(definition)
+                    if s["Type"] == "Task"
+                ],
+                sfn_logging="LoggingConfiguration" in machine,
+                sfn_tracing=machine.get("TracingConfiguration", {}).get("Enabled", False),
+                event_targets=sorted(
+                    {
+                        t["Arn"]
+                        for p in rules
+                        for t in p["Targets"]
+                        if "RoleArn" in t and t["Arn"] == machine_arn
+                    }
+                ),
+            )
+        )
     storage_outputs = synthesized.templates["Storage"]["Outputs"]
     observability = synthesized.templates["Observability"]["Resources"]
     (topic_id,) = [k for k, r in observability.items() if r["Type"] == "AWS::SNS::Topic"]
@@ -232,16 +271,10 @@ def context(synthesized, resolve: Resolver) -> Context:
         key_arn=resolve(storage_outputs["PlatformKeyArn"]["Value"], "Storage"),
         topic_arn=resolve.ref(topic_id, "Observability"),
         stack_names={r: config.stack_name(r) for r in ("storage", "pipeline")},
+        datasets=datasets,
         glue_jobs={name: p["DefaultArguments"] for name, p in jobs.items()},
         glue_scripts={name: p["Command"]["ScriptLocation"] for name, p in jobs.items()},
-        sfn_tasks=tasks,
-        sfn_logging="LoggingConfiguration" in machine,
-        sfn_tracing=machine.get("TracingConfiguration", {}).get("Enabled", False),
-        event_targets=sorted(
-            {t["Arn"] for p in props("AWS::Events::Rule") for t in p["Targets"] if "RoleArn" in t}
-        ),
         custom_calls=[json.loads(p["Create"]) for p in props("Custom::AWS")],
-        portal_file=config.ingestion.raw_file_name,
     )
 
 
@@ -268,10 +301,13 @@ def coverage_problems(synthesized) -> list[str]:
     for stack, template in synthesized.templates.items():  # a function anywhere is a caller
         for logical_id, r in template["Resources"].items():
             role = r.get("Properties", {}).get("Role", {})
-            if r["Type"] == "AWS::Lambda::Function" and (stack, role.get("Fn::GetAtt", [""])[0]) not in {
-                (STACK, found.get("recipe_publisher")),
-                (STACK, found.get("portal_ingest")),
-            }:
+            known_functions = {(STACK, found.get("recipe_publisher"))} | {
+                (STACK, role_id) for name, role_id in found.items() if name.startswith("portal_ingest:")
+            }
+            if (
+                r["Type"] == "AWS::Lambda::Function"
+                and (stack, role.get("Fn::GetAtt", [""])[0]) not in known_functions
+            ):
                 problems.append(
                     f"{stack} AWS::Lambda::Function {logical_id}: a deployed function with no principal in "
                     "the IAM table (add its calls' rows; drop its code from NOT_DEPLOYED)"
@@ -470,8 +506,8 @@ def scan_clients(tree: ast.Module) -> tuple[set[tuple[str, str]], list[int]]:
 def test_source_scan_finds_the_known_calls():
     """The scanner is live: it finds the calls we know are there, in the files we know."""
     found, _ = boto3_calls_in_source()
-    assert found[("s3", "put_object")] == {"glue_scripts/lib/licence_etl/io.py"}
-    assert found[("cloudwatch", "put_metric_data")] == {"glue_scripts/lib/licence_etl/io.py"}
+    assert found[("s3", "put_object")] == {"glue_scripts/lib/dataset_etl/io.py"}
+    assert found[("cloudwatch", "put_metric_data")] == {"glue_scripts/lib/dataset_etl/io.py"}
     assert found[("stepfunctions", "get_execution_history")] == {"dap/operations.py"}
     assert found[("s3", "list_objects_v2")] == {"dap/report.py"}
     assert found[("sts", "get_caller_identity")] == {"dap/aws/deployed.py"}
@@ -502,7 +538,20 @@ def test_every_boto3_call_has_a_table_row_granted_to_its_caller(synthesize):
             if callers is None:
                 problems.append(f"{file}: calls {service}.{method} but names no principal in CALLERS_BY_FILE")
                 continue
-            have = set().union(*(granted_actions.get(c, set()) for c in callers))
+            # ``kind:*`` is every dataset's principal of that kind: each of them must be granted the call
+            expanded = [
+                [p for p in granted_actions if p.startswith(c[:-1])] if c.endswith(":*") else [c]
+                for c in callers
+            ]
+            have = set().union(*(granted_actions.get(p, set()) for group in expanded for p in group))
+            for group in expanded:
+                if len(group) > 1:  # the action must be granted to each dataset's principal, not one of them
+                    for action in call.actions:
+                        missing = [p for p in group if action.lower() not in granted_actions.get(p, set())]
+                        if missing and action.lower() in have:
+                            problems.append(
+                                f"{file}: {service}.{method} needs {action}, not granted to {missing}"
+                            )
             for action in call.actions:
                 if action.lower() not in have:
                     problems.append(
@@ -553,7 +602,7 @@ def _policy_of(resources: dict, role_id: str) -> dict:
 
 def test_check_catches_a_removed_action(synthesize):
     synthesized = synthesize("dev")
-    role = principals(synthesized)["state_machine"]
+    role = principals(synthesized)["state_machine:business_licences"]
 
     def drop_list_executions(resources):
         statements = _policy_of(resources, role)["Statement"]
@@ -565,7 +614,7 @@ def test_check_catches_a_removed_action(synthesize):
 
 def test_check_catches_a_resource_widened_to_star(synthesize):
     synthesized = synthesize("dev")
-    role = principals(synthesized)["summary_job"]
+    role = principals(synthesized)["summary_job:business_licences"]
 
     def widen(resources):
         for statement in _policy_of(resources, role)["Statement"]:
@@ -602,3 +651,23 @@ def test_sar_check_rejects_a_star_where_a_resource_type_exists():
         p.fullmatch("arn:aws:glue:ca-central-1:1:table/db/t") for p in arn_patterns("glue:GetDatabase")
     )
     assert any(p.fullmatch("arn:aws:glue:ca-central-1:1:table/db/t") for p in arn_patterns("glue:GetTable"))
+
+
+def test_every_dataset_has_its_own_principals(synthesize):
+    """No role is shared between datasets: each reaches its own dataset's prefixes only."""
+    synthesized = synthesize("dev")
+    found = principals(synthesized)
+    per_dataset = (
+        "quality_job",
+        "summary_job",
+        "databrew",
+        "crawler",
+        "state_machine",
+        "events",
+        "portal_ingest",
+    )
+    for dataset_id in synthesized.config.dataset_ids:
+        for kind in per_dataset:
+            assert found.get(f"{kind}:{dataset_id}"), f"{kind}:{dataset_id} not found"
+    roles = [found[f"{kind}:{d}"] for kind in per_dataset for d in synthesized.config.dataset_ids]
+    assert len(set(roles)) == len(roles)

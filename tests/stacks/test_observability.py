@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 import pytest
+from dataset_etl import io
 
 from stacks.components.log_retention import retention_days
 from stacks.config import LOG_RETENTION_DAYS
@@ -156,10 +157,11 @@ EXPECTED_RULES = {
 
 
 def watched(names: PlatformNames, kind: str) -> list[str]:
+    """Every dataset's resources of a kind: one shared rule per kind watches them all."""
     return {
         "glue": list(names.glue_jobs),
-        "databrew": [names.databrew_recipe_job, names.databrew_profile_job],
-        "crawlers": [names.cleaned_crawler, names.curated_crawler],
+        "databrew": list(names.databrew_jobs),
+        "crawlers": list(names.crawlers),
     }[kind]
 
 
@@ -202,7 +204,9 @@ def test_failure_rule_sends_a_readable_message_to_the_topic(synthesized, suffix)
 def test_every_alarm_is_prefixed_and_alerts_the_topic(synthesized):
     config = synthesized.config
     found = alarms(synthesized)
-    assert len(found) == 11  # 8 on the pipeline, a runtime alarm per Glue job, access denied
+    # shared: Glue failures, raw and curated size, Athena bytes, access denied; per dataset: executions
+    # failed and timed out, freshness, rejected rows, a runtime alarm per Glue job
+    assert len(found) == 5 + 6 * len(config.datasets)
     for name, props in found.items():
         assert name.startswith(f"{config.resource_prefix}-"), name
         assert props["AlarmActions"] == [topic_ref(synthesized)], name
@@ -212,6 +216,7 @@ def test_every_alarm_is_prefixed_and_alerts_the_topic(synthesized):
 
 def test_each_glue_job_has_a_runtime_alarm_at_the_configured_minutes(synthesized):
     config = synthesized.config
+    assert len(PlatformNames.of(config).glue_jobs) == 2 * len(config.datasets)
     for job in PlatformNames.of(config).glue_jobs:
         props = alarms(synthesized)[
             f"{config.resource_prefix}-glue-job-runtime-{job.removeprefix(config.resource_prefix + '-')}"
@@ -257,12 +262,14 @@ def test_access_denied_on_the_data_buckets_is_counted_from_the_trail_and_alarmed
 
 
 @pytest.mark.parametrize("metric", ["ExecutionsFailed", "ExecutionsTimedOut"])
-def test_state_machine_failures_alarm_at_the_first_one(synthesized, metric):
+def test_state_machine_failures_alarm_at_the_first_one(synthesized, dataset_id, metric):
     config = synthesized.config
+    dataset = PlatformNames.of(config).dataset(dataset_id)
     slug = {"ExecutionsFailed": "executions-failed", "ExecutionsTimedOut": "executions-timed-out"}[metric]
-    props = alarms(synthesized)[f"{config.resource_prefix}-pipeline-{slug}"]
+    props = alarms(synthesized)[f"{dataset.base}-pipeline-{slug}"]
     assert (props["Namespace"], props["MetricName"], props["Statistic"]) == ("AWS/States", metric, "Sum")
-    assert dims(props) == {"StateMachineArn": PlatformNames.of(config).state_machine_arn}
+    assert dims(props) == {"StateMachineArn": dataset.state_machine_arn}
+    assert props["AlarmActions"] == [topic_ref(synthesized)]
     assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     assert props["Threshold"] == 1
     assert props["Period"] == 300
@@ -318,15 +325,16 @@ def test_curated_bucket_size_alarm(synthesized):
     assert props["ComparisonOperator"] == "GreaterThanThreshold"
 
 
-def test_freshness_alarm_breaches_when_no_run_succeeded(synthesized):
+def test_freshness_alarm_breaches_when_no_run_of_the_dataset_succeeded(synthesized, dataset_id):
     config = synthesized.config
-    props = alarms(synthesized)[f"{config.resource_prefix}-pipeline-freshness"]
+    dataset = PlatformNames.of(config).dataset(dataset_id)
+    props = alarms(synthesized)[f"{dataset.base}-pipeline-freshness"]
     assert (props["Namespace"], props["MetricName"], props["Statistic"]) == (
         "AWS/States",
         "ExecutionsSucceeded",
         "Sum",
     )
-    assert dims(props) == {"StateMachineArn": PlatformNames.of(config).state_machine_arn}
+    assert dims(props) == {"StateMachineArn": dataset.state_machine_arn}
     assert props["Period"] == config.alarms.pipeline_freshness_days * 86400
     assert props["Period"] * props["EvaluationPeriods"] <= 7 * 86400  # CloudWatch's longest look-back
     assert (props["ComparisonOperator"], props["Threshold"]) == ("LessThanThreshold", 1)
@@ -347,14 +355,26 @@ def test_athena_daily_scan_alarm(synthesized):
     assert props["ComparisonOperator"] == "GreaterThanThreshold"
 
 
-def test_data_quality_alarm_reads_the_quality_jobs_metric(synthesized):
+def test_data_quality_alarm_reads_the_datasets_quality_metric(synthesized, dataset_id):
     config = synthesized.config
-    props = alarms(synthesized)[f"{config.resource_prefix}-dq-failed-row-rate"]
+    names = PlatformNames.of(config)
+    props = alarms(synthesized)[f"{names.dataset(dataset_id).base}-dq-failed-row-rate"]
     assert (props["Namespace"], props["MetricName"]) == (METRIC_NAMESPACE, "FailedRowRate")
-    assert dims(props) == {"Pipeline": PlatformNames.of(config).metrics_pipeline}
+    assert dims(props) == {"Pipeline": names.metrics_pipeline, "Dataset": dataset_id}
+    assert props["AlarmActions"] == [topic_ref(synthesized)]
     assert props["Threshold"] == config.alarms.dq_failed_row_rate
     assert props["ComparisonOperator"] == "GreaterThanThreshold"
     assert props["TreatMissingData"] == "notBreaching"  # no run, no verdict: freshness covers that
+    # what the dataset's quality job publishes (its --metrics_pipeline through dataset_etl.io) is what
+    # the alarm selects: exactly these dimensions, or the alarm never sees a data point
+    (job,) = [
+        r["Properties"]
+        for r in synthesized.resources("Pipeline", "AWS::Glue::Job").values()
+        if r["Properties"]["Name"] == names.dataset(dataset_id).quality_job
+    ]
+    published = io.metric_data(job["DefaultArguments"]["--metrics_pipeline"], 10, 8, 2)
+    (rate,) = [m for m in published if m["MetricName"] == "FailedRowRate"]
+    assert {d["Name"]: d["Value"] for d in rate["Dimensions"]} == dims(props)
 
 
 # ---- dashboard --------------------------------------------------------------------------------
@@ -370,6 +390,7 @@ def dashboard_body(synthesized) -> str:
 
 def test_dashboard_shows_runs_jobs_buckets_quality_and_athena(synthesized):
     names = PlatformNames.of(synthesized.config)
+    machines = [d.state_machine_arn for d in names.datasets]
     body = dashboard_body(synthesized)
     for metric in (
         "ExecutionsSucceeded",
@@ -387,9 +408,11 @@ def test_dashboard_shows_runs_jobs_buckets_quality_and_athena(synthesized):
     ):
         assert f'"{metric}"' in body, metric
     assert "1 - failed_rate" in body
-    for name in (*names.glue_jobs, names.state_machine_arn, names.workgroup, METRIC_NAMESPACE):
+    for name in (*names.glue_jobs, *machines, names.workgroup, METRIC_NAMESPACE):
         assert name in body, name
     assert body.count('"JobRunId","ALL","Type","count"') == len(names.glue_jobs)
+    for dataset in names.datasets:  # the row metrics of each dataset, by its Dataset dimension
+        assert f'"Dataset","{dataset.dataset_id}"' in body, dataset.dataset_id
 
 
 # ---- audit trail ------------------------------------------------------------------------------

@@ -11,9 +11,13 @@ from cfnlint.api import ManualArgs, lint
 from tests.stacks.conftest import STACK_IDS
 
 _BUCKET = r"vdap-\w+-(raw|transformed|curated|query-results)(-replica)?-\d{12}-ca-(central|west)-1"
-_PREFIX = r"(raw/business_licences|incoming/business_licences|cleaned/business_licences|profiles/business_licences|quality_check/(passed|failed|reports)|summary|summary_csv|licences|athena)"
+# A dataset's prefixes (stacks.layout.DatasetLayout): <area>/<dataset id> in the raw and transformed
+# buckets, <dataset id>/<output key>[_csv] in the curated bucket; and the workgroup's results.
+_ID = r"[a-z][a-z0-9_]+"
+_PREFIX = rf"((raw|incoming|cleaned|profiles|quality_check/(passed|failed|reports))/{_ID}|{_ID}/{_ID}|athena)"
 _NAG = r"AwsSolutions::AwsSolutions-"
-_GLUE_JOB = r"/Pipeline/(QualityGate/QualityCheck|SummaryJob/Summarize)"
+_DATASET = r"/Pipeline/[A-Z][A-Za-z0-9]+"  # a dataset's construct: /Pipeline/BusinessLicences
+_GLUE_JOB = rf"{_DATASET}/(QualityGate/QualityCheck|SummaryJob/Summarize)"
 
 # Every acknowledgment the app makes: (construct path pattern, rule id pattern). A new one must be
 # added here on purpose, with its reason reviewed like code.
@@ -27,32 +31,32 @@ EXPECTED_ACKNOWLEDGMENTS = (
     ),
     # one prefix of one bucket, for a role or the analyst policy
     (
-        r"/Pipeline/(DataBrewCleaning/Role|LicenceCatalog/CrawlerRole|AnalyticsWorkgroup/AnalystPolicy|"
-        r"OperatorPolicy/Policy|QualityGate/QualityCheck/Role|SummaryJob/Summarize/Role)",
+        rf"({_DATASET}/(DataBrewCleaning/Role|Catalog/CrawlerRole|QualityGate/QualityCheck/Role|"
+        r"SummaryJob/Summarize/Role)|/Pipeline/(AnalyticsWorkgroup/AnalystPolicy|OperatorPolicy/Policy))",
         _NAG + rf"IAM5\[Resource::arn:aws:s3:::{_BUCKET}/{_PREFIX}/\*\]",
     ),
     # the service's own log groups in this account and region
     (
-        r"/Pipeline/(DataBrewCleaning/Role|LicenceCatalog/CrawlerRole|QualityGate/QualityCheck/Role|SummaryJob/Summarize/Role)",
+        rf"{_DATASET}/(DataBrewCleaning/Role|Catalog/CrawlerRole|QualityGate/QualityCheck/Role|SummaryJob/Summarize/Role)",
         _NAG
         + r"IAM5\[Resource::arn:aws:logs:ca-central-1:\d{12}:log-group:/aws-glue(-databrew)?/(crawlers)?\*\]",
     ),
-    # the portal-ingest function's own log group: its streams
+    # a dataset's portal-ingest function's own log group: its streams
     (
-        r"/Pipeline/PortalIngestion/Role",
+        rf"{_DATASET}/PortalIngestion/Role",
         _NAG
-        + r"IAM5\[Resource::arn:aws:logs:ca-central-1:\d{12}:log-group:/aws/lambda/vdap-\w+-portal-ingest:\*\]",
+        + r"IAM5\[Resource::arn:aws:logs:ca-central-1:\d{12}:log-group:/aws/lambda/vdap-[\w-]+-portal-ingest:\*\]",
     ),
     # actions without resource-level permissions: PutMetricData (namespace-conditioned),
     # glue:GetSecurityConfiguration, X-Ray and log delivery for the state machine
     (
-        rf"({_GLUE_JOB}/Role|/Pipeline/LicenceCatalog/CrawlerRole|/Pipeline/PipelineOrchestration/StateMachine/Role)",
+        rf"({_GLUE_JOB}/Role|{_DATASET}/Catalog/CrawlerRole|{_DATASET}/Orchestration/StateMachine/Role)",
         _NAG + r"IAM5\[Resource::\*\]",
     ),
-    # the operator policy: executions of the one state machine, the two stacks dap reads outputs of
+    # the operator policy: executions of each dataset's state machine, the two stacks dap reads outputs of
     (
         r"/Pipeline/OperatorPolicy/Policy",
-        _NAG + r"IAM5\[Resource::arn:aws:states:ca-central-1:\d{12}:execution:vdap-\w+-pipeline:\*\]",
+        _NAG + r"IAM5\[Resource::arn:aws:states:ca-central-1:\d{12}:execution:vdap-[\w-]+-pipeline:\*\]",
     ),
     (
         r"/Pipeline/OperatorPolicy/Policy",

@@ -27,7 +27,8 @@ from typing import Any
 
 import pytest
 
-from tests.stacks.conftest import Synthesized
+from stacks.names import pascal
+from tests.stacks.conftest import DATASET_IDS, Synthesized
 
 # ---- the templates as AWS reads them -------------------------------------------------------------
 
@@ -681,8 +682,8 @@ def replication_rows(synthesized: Synthesized, platform_key: str, replica_key: s
 # Services that act through the pipeline's own roles. Their pages grant the key's data actions on the key
 # ARN with no kms:ViaService condition (Glue's job bookmarks use CSE-KMS, a direct KMS call that a
 # ViaService condition would refuse), so the check is: the needed actions, on this key only.
-ROLE_ROWS = {
-    # row id: (logical-id prefix in Pipeline, actions the page lists, page)
+DATASET_ROLE_ROWS = {
+    # row id: (logical-id prefix in the dataset's construct, actions the page lists, page)
     "databrew-role": (
         "DataBrewCleaningRole",
         ("kms:Decrypt", "kms:GenerateDataKey"),
@@ -699,15 +700,22 @@ ROLE_ROWS = {
         "https://docs.aws.amazon.com/glue/latest/dg/set-up-encryption.html",
     ),
     "glue-crawler-role": (
-        "LicenceCatalogCrawlerRole",
+        "CatalogCrawlerRole",
         ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"),
         "https://docs.aws.amazon.com/glue/latest/dg/set-up-encryption.html",
     ),
     "state-machine-role": (  # publishes to the encrypted topic, writes the SSE-KMS run report
-        "PipelineOrchestrationStateMachineRole",
+        "OrchestrationStateMachineRole",
         ("kms:Decrypt", "kms:GenerateDataKey"),
         "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#send-to-encrypted-topic",
     ),
+}
+# Every dataset has its own roles: one row per role kind and dataset, ``<row id>:<dataset id>``.
+ROLE_ROWS = {
+    f"{row_id}:{dataset_id}": (pascal(dataset_id) + prefix, actions, page)
+    for dataset_id in DATASET_IDS
+    for row_id, (prefix, actions, page) in DATASET_ROLE_ROWS.items()
+} | {
     "athena-analyst-policy": (
         "AnalyticsWorkgroupAnalystPolicy",
         ("kms:Decrypt", "kms:GenerateDataKey"),

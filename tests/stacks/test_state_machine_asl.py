@@ -84,6 +84,20 @@ def run_asl_validator(paths: list[Path]) -> tuple[int, dict[str, str]]:
     return result.returncode, verdicts
 
 
+def licences_machine(synthesized) -> tuple[str, dict[str, Any]]:
+    """(logical id, resource) of the business licences' state machine: the planted tests' subject."""
+    name = synthesized.dataset_names("business_licences").state_machine
+    machines = synthesized.resources("Pipeline", "AWS::StepFunctions::StateMachine")
+    ((logical_id, machine),) = [
+        (k, m) for k, m in machines.items() if m["Properties"]["StateMachineName"] == name
+    ]
+    return logical_id, machine
+
+
+def licences_definition(synthesized) -> dict[str, Any]:
+    return definitions(synthesized)[licences_machine(synthesized)[0]]
+
+
 def write_definitions(directory: Path, machines: dict[str, dict[str, Any]]) -> list[Path]:
     paths = []
     for name, definition in machines.items():
@@ -109,8 +123,8 @@ def planted(definition: dict[str, Any], change) -> dict[str, Any]:
 
 def test_the_asl_validator_rejects_planted_broken_definitions(synthesize, tmp_path):
     synthesized = synthesize("dev")
-    (real,) = definitions(synthesized).values()
-    (machine,) = synthesized.resources("Pipeline", "AWS::StepFunctions::StateMachine").values()
+    real = licences_definition(synthesized)
+    _, machine = licences_machine(synthesized)
     cases = {
         "next-to-missing-state": (
             planted(real, lambda s: s["Summarize"].update(Next="Summarise")),
@@ -250,7 +264,7 @@ def test_the_integration_table_names_real_operations():
     ids=["pattern", "integration", "unknown-member", "required-member", "result-field", "nested-field"],
 )
 def test_the_integration_checks_catch_planted_mistakes(synthesize, change, check, expected):
-    (real,) = definitions(synthesize("dev")).values()
+    real = licences_definition(synthesize("dev"))
     assert not check(real)
     problems = check(planted(real, change))
     assert any(expected in p for p in problems), problems
@@ -340,7 +354,7 @@ def test_states_all_is_alone_and_last(synthesized):
     ids=["other-operation", "no-exception-suffix", "misspelt-predefined", "all-not-alone", "all-not-last"],
 )
 def test_the_error_checks_catch_planted_mistakes(synthesize, change, check, expected):
-    (real,) = definitions(synthesize("dev")).values()
+    real = licences_definition(synthesize("dev"))
     assert not check(real)
     problems = check(planted(real, change))
     assert any(expected in p for p in problems), problems

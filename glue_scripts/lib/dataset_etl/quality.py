@@ -4,8 +4,9 @@ Invariant: every input row lands on exactly one side. ``failed_rules`` is comput
 violations (see ``rules.RowRule.violation``), passed = ``size(failed_rules) == 0`` and failed =
 ``size(failed_rules) > 0``; both predicates are never null, so rows_in = passed + failed always.
 
-The functions expect the cleaned schema (``schema.cleaned_ddl()``) and a UTC session time zone (Glue's
-default); local dates are computed explicitly in America/Vancouver.
+The functions take a ``rules.RuleSet`` (``RuleSet.of(dataset)``), expect the dataset's cleaned schema
+(``dataset.cleaned_ddl()``) and a UTC session time zone (Glue's default); local dates are computed
+explicitly in the dataset's time zone.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from licence_etl import rules as R
+from dataset_etl import rules as R
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -29,30 +30,29 @@ def require_utc_session(df: DataFrame) -> None:
         raise ValueError(f"spark.sql.session.timeZone must be UTC (as on Glue), got {tz!r}")
 
 
-def annotate(df: DataFrame, row_rules: tuple[R.RowRule, ...] = R.ROW_RULES) -> DataFrame:
+def annotate(df: DataFrame, ruleset: R.RuleSet) -> DataFrame:
     """``df`` plus ``failed_rules``: array<string> of every row rule the row broke (empty when none)."""
     from pyspark.sql import functions as F
 
     require_utc_session(df)
-    flags = [F.when(rule.violation(), F.lit(rule.name)) for rule in row_rules]
+    flags = [F.when(rule.violation(), F.lit(rule.name)) for rule in ruleset.row]
     return df.withColumn(FAILED_RULES, F.filter(F.array(*flags), lambda x: x.isNotNull()))
 
 
 def split_annotated(annotated: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(passed, failed) of an ``annotate``d frame: passed without ``failed_rules``, failed with it."""
     from pyspark.sql import functions as F
 
     n = F.size(F.col(FAILED_RULES))
     return annotated.where(n == 0).drop(FAILED_RULES), annotated.where(n > 0)
 
 
-def split_by_quality(
-    df: DataFrame, row_rules: tuple[R.RowRule, ...] = R.ROW_RULES
-) -> tuple[DataFrame, DataFrame]:
+def split_by_quality(df: DataFrame, ruleset: R.RuleSet) -> tuple[DataFrame, DataFrame]:
     """(passed, failed): passed has the input columns; failed keeps them all plus ``failed_rules``."""
-    return split_annotated(annotate(df, row_rules))
+    return split_annotated(annotate(df, ruleset))
 
 
-def row_rule_counts(annotated: DataFrame, row_rules: tuple[R.RowRule, ...] = R.ROW_RULES) -> dict[str, Any]:
+def row_rule_counts(annotated: DataFrame, ruleset: R.RuleSet) -> dict[str, Any]:
     """One pass: rows_in, passed, failed and failures per rule, from an ``annotate``d frame."""
     from pyspark.sql import functions as F
 
@@ -64,14 +64,14 @@ def row_rule_counts(annotated: DataFrame, row_rules: tuple[R.RowRule, ...] = R.R
     ]
     aggs += [
         F.sum(F.when(F.array_contains(F.col(FAILED_RULES), r.name), 1).otherwise(0)).alias(f"r{i}")
-        for i, r in enumerate(row_rules)
+        for i, r in enumerate(ruleset.row)
     ]
     row = annotated.agg(*aggs).collect()[0]
     return {
         "rows_in": int(row["rows_in"] or 0),
         "passed": int(row["passed"] or 0),
         "failed": int(row["failed"] or 0),
-        "failures_by_rule": {r.name: int(row[f"r{i}"] or 0) for i, r in enumerate(row_rules)},
+        "failures_by_rule": {r.name: int(row[f"r{i}"] or 0) for i, r in enumerate(ruleset.row)},
     }
 
 
@@ -91,9 +91,9 @@ def _as_utc(run_time: datetime) -> datetime:
 
 def evaluate_dataset_rules(
     df: DataFrame,
+    ruleset: R.RuleSet,
     run_time: datetime,
     freshness_days: int = R.DEFAULT_FRESHNESS_DAYS,
-    dataset_rules: tuple[R.DatasetRule, ...] = R.DATASET_RULES,
 ) -> list[DatasetOutcome]:
     """Measure each dataset rule in one aggregate pass. A naive ``run_time`` is taken as UTC.
 
@@ -104,7 +104,7 @@ def evaluate_dataset_rules(
 
     run_epoch = _as_utc(run_time).timestamp()
     aggs = [F.count(F.lit(1)).alias("rows")]
-    for i, rule in enumerate(dataset_rules):
+    for i, rule in enumerate(ruleset.dataset):
         if isinstance(rule, R.MinCompleteness):
             aggs.append(F.count(F.col(rule.column)).alias(f"c{i}"))
         elif isinstance(rule, R.Freshness):
@@ -115,7 +115,7 @@ def evaluate_dataset_rules(
     rows = int(row["rows"] or 0)
 
     out = []
-    for i, rule in enumerate(dataset_rules):
+    for i, rule in enumerate(ruleset.dataset):
         dqdl = rule.to_dqdl(freshness_days)
         if isinstance(rule, R.MinCompleteness):
             ratio = (int(row[f"c{i}"]) / rows) if rows else None
@@ -144,6 +144,7 @@ def build_report(
     outcomes: list[DatasetOutcome],
     run_time: datetime,
     *,
+    ruleset: R.RuleSet,
     freshness_days: int,
     input_path: str | None = None,
     passed_path: str | None = None,
@@ -153,6 +154,7 @@ def build_report(
     """The JSON-ready run report. ``counts`` comes from ``row_rule_counts``."""
     rows_in, passed, failed = counts["rows_in"], counts["passed"], counts["failed"]
     return {
+        "dataset": ruleset.dataset_id,
         "run_time": _as_utc(run_time).isoformat(),
         "input_path": input_path,
         "passed_path": passed_path,
@@ -165,7 +167,7 @@ def build_report(
         "counts_add_up": rows_in == passed + failed,
         "failures_by_rule": dict(counts["failures_by_rule"]),
         "row_rules": [
-            {"name": r.name, "description": r.description, "dqdl": r.to_dqdl()} for r in R.ROW_RULES
+            {"name": r.name, "description": r.description, "dqdl": r.to_dqdl()} for r in ruleset.row
         ],
         "dataset_rules": [asdict(o) for o in outcomes],
         "dataset_rules_passed": all(o.passed for o in outcomes),

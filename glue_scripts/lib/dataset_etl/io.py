@@ -2,8 +2,8 @@
 
 Paths are anything Hadoop understands (a local path, ``file://``, or ``s3://`` on Glue); filesystem
 operations go through Spark's Hadoop FileSystem so the same code works locally and on Glue. Only the
-JSON reports (written, and read by the summary job), the HTML run report and the metrics use boto3
-(imported lazily; present on Glue and in the dev venv).
+JSON reports (written, and read by the summary job), the dataset declaration (read), the HTML run
+report and the metrics use boto3 (imported lazily; present on Glue and in the dev venv).
 """
 
 from __future__ import annotations
@@ -129,9 +129,29 @@ def read_json(path: str, *, s3_client=None) -> dict[str, Any]:
         return json.loads(fh.read())
 
 
+def read_text(path: str, *, s3_client=None) -> str:
+    """Read a UTF-8 text file (a dataset declaration) from a local path or ``s3://bucket/key``."""
+    if is_s3(path):
+        import boto3
+
+        bucket, key = split_s3(path)
+        body = (s3_client or boto3.client("s3")).get_object(Bucket=bucket, Key=key)["Body"].read()
+        return body.decode("utf-8")
+    local = path[len("file://") :] if path.startswith("file://") else path
+    with open(local, encoding="utf-8") as fh:
+        return fh.read()
+
+
 def metric_data(pipeline: str, rows_in: int, passed: int, failed: int) -> list[dict[str, Any]]:
-    """CloudWatch MetricData: RowsIn, RowsPassed, RowsFailed (Count), FailedRowRate (a 0-1 ratio)."""
-    dims = [{"Name": "Pipeline", "Value": pipeline}]
+    """CloudWatch MetricData: RowsIn, RowsPassed, RowsFailed (Count), FailedRowRate (a 0-1 ratio).
+
+    ``pipeline`` ``"<pipeline>/<dataset>"`` (what the stacks pass as ``--metrics_pipeline``) adds the
+    ``Dataset`` dimension, which each dataset's alarm and dashboard widgets select on.
+    """
+    pipeline, _, dataset = pipeline.partition("/")
+    dims = [{"Name": "Pipeline", "Value": pipeline}] + (
+        [{"Name": "Dataset", "Value": dataset}] if dataset else []
+    )
     rate = (failed / rows_in) if rows_in else 0.0
     return [
         {"MetricName": "RowsIn", "Dimensions": dims, "Value": float(rows_in), "Unit": "Count"},

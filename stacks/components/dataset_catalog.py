@@ -1,9 +1,13 @@
-"""The Glue Data Catalog for the licences: database, security configuration, tables and crawlers.
+"""One dataset's Glue Data Catalog: its database, its tables and the two drift crawlers.
 
-Tables are declared here from the same column definitions the Glue jobs write (schema as code, with
-comments and governance parameters), all three with partition projection, so no query and no run
-depends on a crawler. The crawlers run on their own schedule to detect schema drift: catalog targets,
-schema changes logged (and failures alarmed), never applied.
+Tables are declared from the dataset's declaration (schema as code, with comments and governance
+parameters): the cleaned table from ``[schema]``, one table per ``[[outputs]]``, all with partition
+projection, so no query and no run depends on a crawler. Columns the declaration marks ``pii`` are
+listed in the table parameter ``classification_pii`` and each marked with the table parameter
+``pii.<column> = "true"``: CloudFormation's ``AWS::Glue::Table`` Column takes only Name, Type and
+Comment (the Glue API's Column ``Parameters`` cannot be set from a template; cfn-lint E3002).
+The crawlers run on their own schedule to detect schema drift: catalog targets, schema changes logged
+(and failures alarmed), never applied.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from licence_etl import schema, summary
+from dataset_etl.declaration import Dataset
 
 from stacks.components.access import (
     KEY_FOR_GLUE_SECURITY_CONFIGURATION,
@@ -26,8 +30,8 @@ from stacks.components.access import (
     allow_prefix_read,
 )
 from stacks.components.nag import acknowledge
-from stacks.layout import CLEANED_PREFIX, LICENCES_PREFIX, SUMMARY_PREFIX
-from stacks.names import PlatformNames
+from stacks.layout import DatasetLayout
+from stacks.names import DatasetNames
 
 GLUE_TYPES = {
     "string": glue.Schema.STRING,
@@ -36,19 +40,39 @@ GLUE_TYPES = {
     "double": glue.Schema.DOUBLE,
     "timestamp": glue.Schema.TIMESTAMP,
     "date": glue.Schema.DATE,
+    "boolean": glue.Schema.BOOLEAN,
 }
-# Partition projection range of ``year``: the portal's history starts in 1997; a fixed upper bound
-# keeps templates reproducible, and years without data simply hold no objects.
-FIRST_LICENCE_YEAR = 1997
+# Partition projection of a year: the portal's history starts in 1997; a fixed upper bound keeps the
+# templates reproducible, and years without data simply hold no objects.
+FIRST_PROJECTED_YEAR = 1997
 LAST_PROJECTED_YEAR = 2099
 YEAR_PROJECTION = glue.PartitionProjectionConfiguration.integer(
-    min=FIRST_LICENCE_YEAR, max=LAST_PROJECTED_YEAR
+    min=FIRST_PROJECTED_YEAR, max=LAST_PROJECTED_YEAR
 )
+# A string partition column is the portal's two-digit year ("97".."99", "00".."26"...): every value of
+# 00-99 is projected, so a new year needs no crawler before the quality job reads it.
+TWO_DIGIT_YEAR_PROJECTION = glue.PartitionProjectionConfiguration.integer(min=0, max=99, digits=2)
+PII_TABLE_PARAMETER = "classification_pii"  # the table's PII columns, comma-separated
 
 
-def glue_columns(
-    columns: Sequence[schema.Column | summary.OutputColumn], exclude: Sequence[str] = ()
-) -> list:
+def pii_column_parameter(column: str) -> str:
+    """The table parameter that marks one column as personal information."""
+    return f"pii.{column}"
+
+
+def partition_projection(column_name: str, column_type: str) -> glue.PartitionProjectionConfiguration:
+    """The projection of a partition column, from its type: an int is a year, a string a two-digit year."""
+    if column_type in ("int", "bigint"):
+        return YEAR_PROJECTION
+    if column_type == "string":
+        return TWO_DIGIT_YEAR_PROJECTION
+    raise ValueError(
+        f"partition column {column_name!r} is a {column_type}; projection is defined for an int year "
+        "or a two-digit string year"
+    )
+
+
+def glue_columns(columns: Sequence, exclude: Sequence[str] = ()) -> list[glue.Column]:
     return [
         glue.Column(name=c.name, type=GLUE_TYPES[c.type], comment=c.comment)
         for c in columns
@@ -57,51 +81,54 @@ def glue_columns(
 
 
 @dataclass(frozen=True)
-class LicenceCatalogProps:
-    names: PlatformNames
+class DatasetCatalogProps:
+    dataset: Dataset
+    names: DatasetNames
     key: kms.IKey
+    security_configuration: glue.ISecurityConfiguration
     transformed_bucket: s3.IBucket
     curated_bucket: s3.IBucket
     crawler_schedule: str  # the drift crawls (cron): no pipeline run waits for a crawler
     owner: str
-    data_classification: str
     removal_policy: RemovalPolicy
 
 
-class LicenceCatalog(Construct):
-    """Database ``<prefix>_licences`` with the cleaned, summary and licences tables, and two crawlers."""
+class DatasetCatalog(Construct):
+    """Database ``<prefix>_<catalog.database>``: the cleaned table, one table per output, two crawlers."""
 
-    def __init__(self, scope: Construct, construct_id: str, props: LicenceCatalogProps) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: DatasetCatalogProps) -> None:
         super().__init__(scope, construct_id)
-        names = props.names
+        dataset, names = props.dataset, props.names
+        layout = DatasetLayout(dataset.id)
         self.crawler_schedule = props.crawler_schedule
+        self.security_configuration = props.security_configuration
         self.database = glue.Database(
             self,
             "Database",
             database_name=names.glue_database,
-            description="City of Vancouver business licences: cleaned, quality-checked and curated",
+            description=f"{dataset.title}: cleaned, quality-checked and curated ({dataset.source})"[:2048],
             removal_policy=props.removal_policy,
         )
-        self.security_configuration = glue.SecurityConfiguration(
-            self,
-            "SecurityConfiguration",
-            security_configuration_name=f"{names.prefix}-glue",
-            s3_encryption=glue.S3Encryption.kms(props.key),
-            cloud_watch_encryption=glue.CloudWatchEncryption.kms(props.key),
-            job_bookmarks_encryption=glue.JobBookmarksEncryption.client_side_kms(props.key),
-        )
+        pii = dataset.pii_columns
 
-        def governance(source: str) -> dict[str, str]:
-            return {
+        def governance(source: str, pii_columns: Sequence[str]) -> dict[str, str]:
+            params = {
                 "source": source,
                 "owner": props.owner,
-                "classification_level": props.data_classification,
-                "licence": "Open Government Licence - Vancouver",
+                "classification_level": dataset.classification,
+                "dataset": dataset.id,
+                "dataset_source": dataset.source,
             }
+            if pii_columns:
+                params[PII_TABLE_PARAMETER] = ",".join(pii_columns)
+                params |= {pii_column_parameter(c): "true" for c in pii_columns}
+            return params
 
         def table(construct_id: str, name: str, description: str, bucket: s3.IBucket, prefix: str,
-                  columns, partition: str, source: str,
-                  projection: glue.PartitionProjectionConfiguration) -> glue.S3Table:  # fmt: skip
+                  columns: Sequence, partition: str, source: str) -> glue.S3Table:  # fmt: skip
+            partition_type = next(c.type for c in columns if c.name == partition)
+            data_columns = [c for c in columns if c.name != partition]
+            pii_here = [c.name for c in data_columns if c.name in pii]
             return glue.S3Table(
                 self,
                 construct_id,
@@ -111,53 +138,40 @@ class LicenceCatalog(Construct):
                 storage=glue.S3TableStorage.from_bucket(bucket),
                 s3_prefix=prefix,
                 data_format=glue.DataFormat.PARQUET,
-                columns=glue_columns(columns, exclude=[partition]),
+                columns=glue_columns(data_columns),
                 partition_keys=glue_columns([c for c in columns if c.name == partition]),
-                partition_projection={partition: projection},
-                parameters=governance(source),
+                partition_projection={partition: partition_projection(partition, partition_type)},
+                parameters=governance(source, pii_here),
             )
 
         self.cleaned_table = table(
             "CleanedTable",
             names.cleaned_table,
-            "Portal export after the DataBrew recipe: typed, trimmed, de-duplicated",
+            f"{dataset.title}: the portal export after the DataBrew recipe (typed, trimmed)",
             props.transformed_bucket,
-            CLEANED_PREFIX,
-            schema.CLEANED_COLUMNS,
-            schema.PARTITION_COLUMN,
+            layout.cleaned,
+            dataset.columns,
+            dataset.partition_column,
             f"DataBrew job {names.databrew_recipe_job}",
-            # the two-digit licence year of the export ("97".."99", "00".."26"...): every value of 00-99
-            # is projected, so a new year needs no crawler before the quality job reads it
-            projection=glue.PartitionProjectionConfiguration.integer(min=0, max=99, digits=2),
         )
-        self.summary_table = table(
-            "SummaryTable",
-            names.summary_table,
-            "Issued licences with many employees, per local issue day (Vancouver time)",
-            props.curated_bucket,
-            SUMMARY_PREFIX,
-            summary.SUMMARY_COLUMNS,
-            "year",
-            f"Glue job {names.summary_job}",
-            projection=YEAR_PROJECTION,
-        )
-        self.licences_table = table(
-            "LicencesTable",
-            names.licences_table,
-            "Quality-checked licences with the analysis columns, for ad-hoc questions",
-            props.curated_bucket,
-            LICENCES_PREFIX,
-            summary.LICENCES_COLUMNS,
-            "year",
-            f"Glue job {names.summary_job}",
-            projection=YEAR_PROJECTION,
-        )
+        self.output_tables: dict[str, glue.S3Table] = {}
+        for output in dataset.outputs:
+            self.output_tables[output.key] = table(
+                f"{pascal_key(output.key)}Table",
+                output.table,
+                output.description,
+                props.curated_bucket,
+                layout.output(output.key),
+                output.columns,
+                output.partition,
+                f"Glue job {names.summary_job}",
+            )
 
         self.crawler_role = iam.Role(
             self,
             "CrawlerRole",
             assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
-            description="Glue crawlers: read the table folders, register partitions of the declared tables",
+            description=f"Glue crawlers of {dataset.id}: read its table folders, register its partitions",
         )
         stack = Stack.of(self)
         catalog_arn = stack.format_arn(service="glue", resource="catalog")
@@ -165,8 +179,8 @@ class LicenceCatalog(Construct):
             service="glue", resource="database", resource_name=names.glue_database
         )
         table_arns = [
-            stack.format_arn(service="glue", resource="table", resource_name=f"{names.glue_database}/{table}")
-            for table in (names.cleaned_table, names.summary_table, names.licences_table)
+            stack.format_arn(service="glue", resource="table", resource_name=f"{names.glue_database}/{t}")
+            for t in names.tables
         ]
         # GetDatabase acts on the catalog and the database only (its SAR resource types), so it gets
         # its own statement; the table actions need the catalog, the database and the tables.
@@ -191,10 +205,7 @@ class LicenceCatalog(Construct):
             )
         )
         self.crawler_role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["glue:GetSecurityConfiguration"],
-                resources=["*"],
-            )
+            iam.PolicyStatement(actions=["glue:GetSecurityConfiguration"], resources=["*"])
         )
         acknowledge(
             self.crawler_role,
@@ -202,25 +213,32 @@ class LicenceCatalog(Construct):
             "glue:GetSecurityConfiguration has no resource-level permission (AWS service authorization "
             "reference); it only reads the crawler's own encryption settings.",
         )
-        allow_prefix_read(self.crawler_role, props.transformed_bucket.bucket_name, [CLEANED_PREFIX])
+        allow_prefix_read(self.crawler_role, props.transformed_bucket.bucket_name, [layout.cleaned])
         allow_prefix_read(
-            self.crawler_role, props.curated_bucket.bucket_name, [SUMMARY_PREFIX, LICENCES_PREFIX]
+            self.crawler_role,
+            props.curated_bucket.bucket_name,
+            [layout.output(o.key) for o in dataset.outputs],
         )
         allow_key_use(self.crawler_role, props.key, KEY_FOR_GLUE_SECURITY_CONFIGURATION)
         allow_log_writing(self.crawler_role, "/aws-glue/crawlers", associate_key=True)
 
+        partition_of = dataset.partition_column
         self.cleaned_crawler = self._crawler(
             "CleanedCrawler",
             names.cleaned_crawler,
             [names.cleaned_table],
-            "new file_year partitions of the cleaned table",
+            f"new {partition_of} partitions of the cleaned table",
         )
         self.curated_crawler = self._crawler(
             "CuratedCrawler",
             names.curated_crawler,
-            [names.summary_table, names.licences_table],
-            "year partitions of the curated tables for engines without partition projection (Spark, Glue)",
+            list(names.output_table_names),
+            "partitions of the curated tables for engines without partition projection (Spark, Glue)",
         )
+
+    @property
+    def tables(self) -> list[glue.S3Table]:
+        return [self.cleaned_table, *self.output_tables.values()]
 
     def _crawler(self, construct_id: str, name: str, tables: list[str], what: str) -> glue.CfnCrawler:
         crawler = glue.CfnCrawler(
@@ -246,6 +264,10 @@ class LicenceCatalog(Construct):
             crawler_security_configuration=self.security_configuration.security_configuration_name,
             configuration='{"Version":1.0,"CrawlerOutput":{"Partitions":{"AddOrUpdateBehavior":"InheritFromTable"}}}',
         )
-        for table in (self.cleaned_table, self.summary_table, self.licences_table):
+        for table in self.tables:
             crawler.node.add_dependency(table)
         return crawler
+
+
+def pascal_key(key: str) -> str:
+    return "".join(part.capitalize() for part in key.split("_"))

@@ -36,3 +36,27 @@ def parse_known(parser: argparse.ArgumentParser, argv: list[str] | None) -> argp
     """Parse our arguments and ignore Glue's own (--JOB_NAME, --TempDir, --enable-*, ...)."""
     args, _unknown = parser.parse_known_args(argv)
     return args
+
+
+def load_job_dataset(dataset_id: str, declaration_path: str):
+    """The ``Dataset`` a job runs: ``--dataset ID --dataset_declaration PATH`` (local or s3:// dataset.toml).
+
+    Parsed as ``datasets/<ID>/dataset.toml``, so the declared id must equal ``ID``.
+    """
+    from dataset_etl import io
+    from dataset_etl.declaration import parse_dataset
+
+    return parse_dataset(io.read_text(declaration_path), folder=f"datasets/{dataset_id}")
+
+
+def parse_parameters(value: str | None, dataset, *, where: str = "--parameters") -> dict:
+    """``--parameters`` (a JSON object of overrides; empty means none) merged over the declared ones."""
+    import json
+
+    from dataset_etl.declaration import DeclarationError, with_parameters
+
+    text = optional_text(value)
+    overrides = {} if text is None else json.loads(text)
+    if not isinstance(overrides, dict):
+        raise DeclarationError(f"{where}: {text!r} is not a JSON object")
+    return with_parameters(dataset, overrides, where=where)

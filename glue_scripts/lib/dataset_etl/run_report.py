@@ -1,10 +1,16 @@
-"""The HTML run report: one self-contained page from a run's report document and its chart.
+"""The HTML run report of a dataset: one self-contained page from a run's report document and its chart.
 
 One renderer for both places a run happens: ``dap local`` / ``dap report --html`` (``dap.html_report``,
-from ``local_run/report.json``) and the Glue summary job (``reports/latest.html`` in the curated
-bucket, from the quality report and what the job computed). The page has no external request of any
-kind (inline CSS, the chart as a ``data:`` PNG, a Content-Security-Policy that allows nothing else),
-reads on a phone (viewport, fluid grid, tables scroll sideways) and prints (print CSS).
+from the run's ``report.json``) and the Glue summary job (the run report under the curated bucket, from
+the quality report and what the job computed). Everything dataset-specific comes from the declaration:
+the title and source, the rules' descriptions, the outputs' row counts, the answers (``[[answers]]``:
+question, headers, formats) and the chart's caption. The page has no external request of any kind
+(inline CSS, the chart as a ``data:`` PNG, a Content-Security-Policy that allows nothing else), reads
+on a phone (viewport, fluid grid, tables scroll sideways) and prints (print CSS).
+
+Personal information: the report lives in the curated bucket, where PII never goes, so a failure
+example shows the rule's columns and a few identifying columns (``dataset.identifying_columns``) but
+never a PII column (``pii = true`` in the schema), whatever the rule reads.
 
 Escaping: Jinja2 with ``autoescape=True`` escapes every value that reaches the page; nothing is ever
 marked safe, and the CSP forbids scripts, so a hostile business name shows up as text. Values with
@@ -22,17 +28,16 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from licence_etl import rules as R
+from dataset_etl.rules import RuleSet
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
+    from dataset_etl.declaration import Answer, Dataset
+
 EXAMPLES_PER_RULE = 3
 SMALL_FAILED = 2000  # failed rows collected whole to pick the examples in Python
-# Shown for every failed example: what identifies the licence, then the columns the rule looks at.
-EXAMPLE_ID_COLUMNS = ("licence_rsn", "licence_number", "business_name")
 FAILED_RULES = "failed_rules"
-DATA_SOURCE = "City of Vancouver Open Data, business-licences (Open Government Licence - Vancouver)"
 STEP_LABELS = {
     "check_input": "Check input",
     "raw_copy": "Copy to raw",
@@ -44,14 +49,13 @@ STEP_LABELS = {
     "chart": "Chart",
     "failure_examples": "Failure examples",
 }
+# Counts every run has; then one "<output key>_rows" per declared output (see count_labels).
 COUNT_LABELS = {
     "rows_read": "Rows read",
     "duplicates_removed": "Duplicates removed",
     "rows_cleaned": "Rows checked",
     "rows_passed": "Passed the checks",
     "rows_failed": "Failed a rule",
-    "summary_rows": "Summary days",
-    "licences_rows": "Licences for analysis",
 }
 
 
@@ -67,20 +71,23 @@ def plain(value: Any) -> Any:
     return value
 
 
-def rule_columns(rule: R.RowRule) -> tuple[str, ...]:
-    """The columns a row rule reads (its column, the condition column, the compared pair)."""
-    names = [getattr(rule, a, "") for a in ("column", "when_column", "earlier", "later")]
-    return tuple(n for n in names if n)
+def example_columns(dataset: Dataset, rule_name: str, ruleset: RuleSet | None = None) -> tuple[str, ...]:
+    """What a failure example of ``rule_name`` shows: identifying columns, the rule's columns (no PII
+    column, ever), then ``failed_rules``."""
+    rule = (ruleset or RuleSet.of(dataset)).row_rule(rule_name)
+    columns = dataset.identifying_columns + (rule.columns if rule is not None else ())
+    pii = set(dataset.pii_columns)
+    return (*(c for c in dict.fromkeys(columns) if c not in pii), FAILED_RULES)
 
 
-def example_columns(rule_name: str) -> tuple[str, ...]:
-    by_name = {r.name: r for r in R.ROW_RULES}
-    columns = EXAMPLE_ID_COLUMNS + (rule_columns(by_name[rule_name]) if rule_name in by_name else ())
-    return (*dict.fromkeys(columns), FAILED_RULES)
+def _order_key(row: Any, columns: tuple[str, ...]) -> tuple:
+    return tuple((row[c] is not None, "" if row[c] is None else row[c]) for c in columns)
 
 
-def failure_examples(failed: DataFrame, per_rule: int = EXAMPLES_PER_RULE) -> dict[str, list[dict]]:
-    """Up to ``per_rule`` failed rows for every rule that failed some, in licence order.
+def failure_examples(
+    failed: DataFrame, dataset: Dataset, per_rule: int = EXAMPLES_PER_RULE
+) -> dict[str, list[dict]]:
+    """Up to ``per_rule`` failed rows for every rule that failed some, ordered by the identifying columns.
 
     ``failed`` is the quality job's failed output (cleaned columns + ``failed_rules``). Up to
     ``SMALL_FAILED`` failed rows are collected in one scan and picked in Python (no shuffle: the usual
@@ -89,13 +96,16 @@ def failure_examples(failed: DataFrame, per_rule: int = EXAMPLES_PER_RULE) -> di
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    wanted = list(dict.fromkeys(c for r in R.ROW_RULES for c in example_columns(r.name)))
+    ruleset = RuleSet.of(dataset)
+    shown = {r.name: example_columns(dataset, r.name, ruleset) for r in ruleset.row}
+    ids = tuple(c for c in dataset.identifying_columns if c not in set(dataset.pii_columns))
+    wanted = list(dict.fromkeys(c for columns in shown.values() for c in columns))
     few = failed.select(*wanted).limit(SMALL_FAILED + 1).collect()
     if len(few) <= SMALL_FAILED:
-        ordered = sorted(few, key=lambda r: tuple((r[c] is not None, r[c] or "") for c in EXAMPLE_ID_COLUMNS))
+        ordered = sorted(few, key=lambda r: _order_key(r, ids))
         picked = [(rule, row) for row in ordered for rule in row[FAILED_RULES] or ()]
     else:
-        order = (F.col(c).asc_nulls_first() for c in EXAMPLE_ID_COLUMNS)
+        order = (F.col(c).asc_nulls_first() for c in ids)
         rows = (
             failed.select(*wanted, F.explode(FAILED_RULES).alias("_rule"))
             .withColumn("_n", F.row_number().over(Window.partitionBy("_rule").orderBy(*order)))
@@ -106,10 +116,12 @@ def failure_examples(failed: DataFrame, per_rule: int = EXAMPLES_PER_RULE) -> di
         picked = [(row["_rule"], row) for row in rows]
     examples: dict[str, list[dict]] = {}
     for rule, row in picked:
+        if rule not in shown:
+            continue
         chosen = examples.setdefault(rule, [])
         if len(chosen) < per_rule:
-            chosen.append({c: plain(row[c]) for c in example_columns(rule)})
-    return {r.name: examples[r.name] for r in R.ROW_RULES if r.name in examples}
+            chosen.append({c: plain(row[c]) for c in shown[rule]})
+    return {r.name: examples[r.name] for r in ruleset.row if r.name in examples}
 
 
 # -- the view: everything the template shows, already formatted -----------------------------------
@@ -159,6 +171,25 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _text(value: Any) -> str:
+    return "-" if value is None or value == "" else str(plain(value))
+
+
+# How an answer's value is shown, by its declared ``format``.
+FORMATS = {
+    "money": _money,
+    "count": _count,
+    "number": lambda v: _number(v, 1),
+    "date": _text,
+    "text": _text,
+}
+
+
+def count_labels(dataset: Dataset) -> dict[str, str]:
+    """The counts the report shows: the run's, then one per declared output (``<key>_rows``)."""
+    return {**COUNT_LABELS, **{f"{o.key}_rows": f"Rows in {o.table}" for o in dataset.outputs}}
+
+
 def _conservation(doc: Mapping[str, Any]) -> dict[str, Any] | None:
     """rows in = passed + failed (+ duplicates removed when the run saw the recipe step)."""
     passed, failed = doc.get("rows_passed"), doc.get("rows_failed")
@@ -177,75 +208,74 @@ def _conservation(doc: Mapping[str, Any]) -> dict[str, Any] | None:
     return {"holds": holds, "text": text}
 
 
-def _answers(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The business questions as tables (headers + rows of text), in the order the README asks them."""
+def run_parameters(doc: Mapping[str, Any], dataset: Dataset) -> dict[str, Any]:
+    """The parameters a run used: the declared ones with the document's ``parameters`` over them."""
+    return {**dataset.parameters, **(doc.get("parameters") or {})}
+
+
+def question_text(answer: Answer, parameters: Mapping[str, Any]) -> str:
+    """The declared question with ``{parameter}`` filled from the run's parameters."""
+    return answer.question.format_map(dict(parameters))
+
+
+def _answers(doc: Mapping[str, Any], dataset: Dataset) -> list[dict[str, Any]]:
+    """The declared business questions that the document answers (``doc["answers"][query]``: one row
+    (or None) for ``rows = "first"``, a list of rows for ``"all"``), in the declared order."""
     answers = doc.get("answers") or {}
     queries = doc.get("queries") or {}
-    min_employees = (doc.get("settings") or {}).get("min_employees")
+    parameters = run_parameters(doc, dataset)
     out = []
-    avg = answers.get("average_fee_issued")
-    if avg is not None:
+    for answer in dataset.answers:
+        if answer.query not in answers:
+            continue
+        value = answers[answer.query]
+        if not value:
+            rows: list[Any] = []
+        elif answer.rows == "first" or isinstance(value, Mapping):
+            rows = [value]
+        else:
+            rows = list(value)
         out.append(
             {
-                "id": "average_fee_issued",
-                "question": "What is the average fee paid by issued licences?",
-                "note": queries.get("average_fee_issued", {}).get("description", ""),
-                "headers": ["Average fee paid", "Licences with a known fee", "Issued licences"],
-                "rows": [
-                    [
-                        _money(avg.get("avg_fee_paid")),
-                        _count(avg.get("licences_with_fee")),
-                        _count(avg.get("issued_licences")),
-                    ]
-                ],
-            }
-        )
-    if "lowest_daily_average_fee" in answers:
-        low = answers["lowest_daily_average_fee"]
-        who = f" (licences with more than {min_employees} employees)" if min_employees is not None else ""
-        out.append(
-            {
-                "id": "lowest_daily_average_fee",
-                "question": f"Which issue day had the lowest average fee{who}?",
-                "note": queries.get("lowest_daily_average_fee", {}).get("description", ""),
-                "headers": ["Issue date", "Average fee paid", "Licences that day"],
-                "rows": [[low["issue_date"], _money(low["avg_fee_paid"]), _count(low["licence_count"])]]
-                if low
-                else [],
-            }
-        )
-    by_type = answers.get("employees_by_business_type")
-    if by_type is not None:
-        out.append(
-            {
-                "id": "employees_by_business_type",
-                "question": "How many employees do businesses have, by business type?",
-                "note": queries.get("employees_by_business_type", {}).get("description", ""),
-                "headers": ["Business type", "Licences", "Average employees", "Largest"],
-                "rows": [
-                    [
-                        r.get("business_type") or "-",
-                        _count(r.get("licences")),
-                        _number(r.get("avg_employees"), 1),
-                        _count(r.get("max_employees")),
-                    ]
-                    for r in by_type
-                ],
+                "id": answer.query,
+                "question": question_text(answer, parameters),
+                "note": (queries.get(answer.query) or {}).get("description", ""),
+                "headers": [c.header for c in answer.columns],
+                "rows": [[FORMATS[c.format](_field(row, c.value)) for c in answer.columns] for row in rows],
             }
         )
     return out
 
 
-def build_view(doc: Mapping[str, Any], *, chart_png: bytes | None, title: str, origin: str) -> dict[str, Any]:
+def _field(row: Any, name: str) -> Any:
+    """A value of a result row: a mapping or a Spark Row (a missing column reads as None)."""
+    if isinstance(row, Mapping):
+        return row.get(name)
+    try:
+        return row[name]
+    except (KeyError, ValueError, IndexError):
+        return None
+
+
+def _chart_view(dataset: Dataset) -> dict[str, str] | None:
+    if dataset.chart is None:
+        return None
+    output = dataset.output(dataset.chart.output)
+    return {"title": dataset.chart.title, "output": output.key, "caption": output.description}
+
+
+def build_view(
+    doc: Mapping[str, Any], dataset: Dataset, *, chart_png: bytes | None, title: str, origin: str
+) -> dict[str, Any]:
     """Turn a run report document into the values the template shows (all text, formatted once)."""
-    descriptions = {r.name: r.description for r in R.ROW_RULES}
+    ruleset = RuleSet.of(dataset)
     failed_by_rule = doc.get("failed_by_rule") or {}
     examples = doc.get("failure_examples") or {}
     steps = doc.get("steps") or {}
     longest = max(steps.values(), default=0) or 1
     counts = [
         {"key": key, "label": label, "value": doc[key], "text": _count(doc[key])}
-        for key, label in COUNT_LABELS.items()
+        for key, label in count_labels(dataset).items()
         if doc.get(key) is not None
     ]
     dataset_rules = [
@@ -261,11 +291,11 @@ def build_view(doc: Mapping[str, Any], *, chart_png: bytes | None, title: str, o
     ]
     row_rules = []
     for name, failures in failed_by_rule.items():
-        columns = list(example_columns(name))
+        columns = list(example_columns(dataset, name, ruleset))
         row_rules.append(
             {
                 "name": name,
-                "description": descriptions.get(name, ""),
+                "description": ruleset.description(name),
                 "failures": int(failures),
                 "failures_text": _count(failures),
                 "columns": columns,
@@ -286,8 +316,9 @@ def build_view(doc: Mapping[str, Any], *, chart_png: bytes | None, title: str, o
         "conservation": _conservation(doc),
         "dataset_rules": dataset_rules,
         "row_rules": row_rules,
-        "answers": _answers(doc),
+        "answers": _answers(doc, dataset),
         "answers_note": doc.get("answers_note") or "",
+        "chart_info": _chart_view(dataset),
         "chart": base64.b64encode(chart_png).decode("ascii") if chart_png else None,
         "steps": [
             {
@@ -301,28 +332,32 @@ def build_view(doc: Mapping[str, Any], *, chart_png: bytes | None, title: str, o
         "total_seconds": None if doc.get("total_seconds") is None else f"{doc['total_seconds']:.1f}",
         "settings": [(k, _cell(v)) for k, v in (doc.get("settings") or {}).items()],
         "outputs": list((doc.get("outputs") or {}).items()),
-        "source": DATA_SOURCE,
+        "source": dataset.source,
     }
 
 
 def render_run_report(
     doc: Mapping[str, Any],
+    dataset: Dataset,
     *,
     chart_png: bytes | None = None,
-    title: str = "Business licences: run report",
     origin: str = "dap local",
+    title: str | None = None,
 ) -> str:
-    """The HTML page of ``doc`` (a run report document, the shape of ``local_run/report.json``)."""
+    """The HTML page of ``doc`` (a run report document, the shape of ``report.json``) of ``dataset``."""
     from jinja2 import Environment, StrictUndefined
 
     env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    view = build_view(doc, chart_png=chart_png, title=title, origin=origin)
+    view = build_view(
+        doc, dataset, chart_png=chart_png, title=title or f"{dataset.title}: run report", origin=origin
+    )
     return env.from_string(TEMPLATE).render(**view)
 
 
 def deployed_report_document(
     quality: Mapping[str, Any] | None,
     summary: Mapping[str, Any],
+    dataset: Dataset,
     *,
     stage: str,
     steps: Mapping[str, float],
@@ -331,17 +366,20 @@ def deployed_report_document(
 ) -> dict[str, Any]:
     """The run report document of a deployed run, as the summary job sees it.
 
-    ``quality`` is the quality job's JSON report (``quality_check/reports/latest.json``), ``summary``
-    what ``summarize.run`` returns. The DataBrew recipe's counts (rows read, duplicates) are not known
-    to the Glue jobs, so conservation is checked from the cleaned rows in: in = passed + failed.
+    ``quality`` is the quality job's JSON report, ``summary`` what ``summarize.run`` returns (plus
+    ``run_time``). The DataBrew recipe's counts (rows read, duplicates) are not known to the Glue
+    jobs, so conservation is checked from the cleaned rows in: in = passed + failed. The answers come
+    from the Athena named queries, which the job does not run: the document carries a note instead.
     """
+    parameters = dict(summary.get("parameters") or {})
     doc: dict[str, Any] = {
         "tool": "Glue summary job",
+        "dataset": dataset.id,
         "stage": stage,
         "run_time": summary.get("run_time"),
-        "summary_rows": summary.get("summary_rows"),
-        "licences_rows": summary.get("licences_rows"),
-        "settings": {"min_employees": summary.get("min_employees"), "status": summary.get("status")},
+        **{f"{o.key}_rows": summary.get(f"{o.key}_rows") for o in dataset.outputs},
+        "parameters": parameters,
+        "settings": dict(parameters),
         "steps": dict(steps),
         "failure_examples": dict(examples or {}),
         "answers_note": "The business questions are answered by the Athena named queries"
@@ -493,17 +531,20 @@ footer { color:var(--muted); font-size:.85rem; padding:0 1rem 2rem; max-width:70
 </section>
 
 <section id="chart-section" aria-labelledby="chart-h">
-<h2 id="chart-h">Largest workforce and average fee per issue day</h2>
+{% if chart_info %}
+<h2 id="chart-h">{{ chart_info.title }}</h2>
 {% if chart %}
 <figure>
 <div class="scroll chartbox"><img id="chart" src="data:image/png;base64,{{ chart }}" width="1320" height="660"
- alt="Chart: the largest number of employees (left axis) and the average fee paid in CAD
- (right axis) per issue day"></div>
-<figcaption>Issued licences with more than the configured number of employees, per Vancouver-local issue day.
-Source: {{ source }}.</figcaption>
+ alt="Chart: {{ chart_info.title }}"></div>
+<figcaption>{{ chart_info.caption }}. Source: {{ source }}.</figcaption>
 </figure>
 {% else %}
-<p id="no-chart">No chart: this run wrote no summary.</p>
+<p id="no-chart">No chart: this run wrote no {{ chart_info.output }} rows.</p>
+{% endif %}
+{% else %}
+<h2 id="chart-h">Chart</h2>
+<p id="no-chart">No chart: the dataset declares none.</p>
 {% endif %}
 </section>
 

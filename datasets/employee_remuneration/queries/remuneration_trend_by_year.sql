@@ -1,0 +1,8 @@
+-- Headcount and average remuneration (CAD) by year, oldest first
+select
+    year,
+    count(*) as headcount,
+    round(avg(remuneration), 2) as avg_remuneration
+from remuneration
+group by year
+order by year asc
