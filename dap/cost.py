@@ -858,7 +858,8 @@ def estimate(
 def format_estimate(est: Estimate) -> str:
     u = est.usage
     lines = [
-        f"vancouver-dap cost estimate, stage {est.stage}: {u.rows:,} rows, {u.runs_per_month:g} runs/month "
+        f"vancouver-dap cost estimate, stage {est.stage}, dataset {MODELLED_DATASET} and what is shared: "
+        f"{u.rows:,} rows, {u.runs_per_month:g} runs/month "
         f"(USD, list prices of {json.loads(PRICES_PATH.read_text())['taken']}, dap/prices.json)",
         f"{'service':<13} {'item':<60} {'per run':>10} {'per month':>10}  basis",
     ]

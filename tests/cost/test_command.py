@@ -25,7 +25,7 @@ def reuse_synth(monkeypatch, dev_synth):
 def test_dap_cost_prints_the_line_items(reuse_synth, capsys):
     assert main(["cost", "--rows", "100000", "--runs-per-month", "4"]) == 0
     out = capsys.readouterr().out
-    assert "stage dev: 100,000 rows, 4 runs/month" in out
+    assert "stage dev, dataset business_licences and what is shared: 100,000 rows, 4 runs/month" in out
     for item in EXPECTED_ITEMS:
         assert item in out, item
     assert "assumed prices" in out
