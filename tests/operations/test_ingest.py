@@ -128,3 +128,31 @@ def test_ingest_from_portal_pulls_the_export_like_the_lambda(storage, dap):
 def test_ingest_arguments_are_checked(dap, argv, message):
     code, _, err = dap("ingest", "--dataset", "business_licences", *argv)
     assert code == 1 and err.strip() == f"dap ingest: {message}"
+
+
+def test_each_dataset_is_checked_against_its_own_declaration_and_lands_under_its_prefix(storage, dap):
+    sample = Path(__file__).parents[2] / "sample_data" / "employee_remuneration_sample.csv"
+
+    code, out, err = dap("ingest", "--dataset", "employee_remuneration", str(sample))
+
+    assert (code, err) == (0, "")
+    key = "raw/employee_remuneration/employee_remuneration_sample.csv"
+    s3 = boto3.client("s3", region_name=REGION)
+    body = s3.get_object(Bucket=storage["RawBucketName"], Key=key)["Body"].read()
+    assert body.split(b"\r\n")[0] == b"Year;Name;Department;Title;Remuneration;Expenses"
+    assert body == sample.read_bytes()  # already canonical: no BOM, the declared header
+    assert "500 data rows" in out
+
+
+def test_a_file_of_another_dataset_is_refused_and_the_dataset_must_be_named(tmp_path, storage, dap):
+    licences = portal_file(tmp_path, ";".join(RAW_HEADER))
+    code, out, err = dap("ingest", "--dataset", "employee_remuneration", str(licences))
+    assert code == 1 and out == "" and err.startswith("dap ingest: business-licences.csv: ")
+    assert err.count("\n") == 1
+
+    code, _, err = dap("ingest", str(licences))  # the stage runs two datasets: which one?
+    assert code == 1 and "business_licences" in err and "employee_remuneration" in err
+    assert (
+        boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=storage["RawBucketName"])["KeyCount"]
+        == 0
+    )
