@@ -16,6 +16,7 @@ import contextlib
 import io
 import json
 import os
+import sys
 import time
 
 from _common import OUT_DIR, emit, machine
@@ -26,8 +27,6 @@ ACCOUNT, REGION = "123456789012", "ca-central-1"
 def storage_stack(bucket: str) -> None:
     """The outputs `dap` reads, from moto's CloudFormation (a key and the raw bucket)."""
     import boto3
-
-    from stacks.layout import RAW_PREFIX
 
     template = {
         "Resources": {
@@ -40,7 +39,6 @@ def storage_stack(bucket: str) -> None:
         "Outputs": {
             "PlatformKeyArn": {"Value": {"Fn::GetAtt": ["PlatformKey", "Arn"]}},
             "RawBucketName": {"Value": {"Ref": "Raw"}},
-            "RawPrefix": {"Value": RAW_PREFIX},
         },
     }  # fmt: skip
     cfn = boto3.client("cloudformation", region_name=REGION)
@@ -74,7 +72,7 @@ def main() -> int:
     with mock_aws(), running_portal() as portal:
         storage_stack(f"vdap-dev-raw-{ACCOUNT}-{REGION}")
         portal.serve("business-licences", modified="2026-12-07T08:00:00+00:00", export=[("csv", body)])
-        argv = ["ingest", "--from-portal", "--portal-url", portal.base_url]
+        argv = ["ingest", "--dataset", "business_licences", "--from-portal", "--portal-url", portal.base_url]
         for label in ("upload", "unchanged"):
             out, err = io.StringIO(), io.StringIO()
             started = time.perf_counter()
@@ -84,6 +82,9 @@ def main() -> int:
             emit(f"{label}_exit_code", code)
             emit(f"{label}_seconds", seconds)
             emit(f"{label}_outcome", out.getvalue().split(" ", 1)[0])
+            if code != 0:
+                print(f"dap ingest failed: {err.getvalue().strip()}", file=sys.stderr)
+                return 1
             if label == "upload":
                 emit("upload_mb_per_second", len(body) / 1e6 / seconds)
         emit("exports_downloaded", portal.exports_requested("business-licences"))

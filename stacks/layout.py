@@ -87,22 +87,3 @@ class DatasetLayout:
     @property
     def run_report_html_key(self) -> str:
         return self.run_reports + "latest.html"
-
-
-# The business-licence prefixes by their former names: what the pipeline constructs use until they are
-# instantiated per dataset.
-LICENCES = DatasetLayout("business_licences")
-RAW_PREFIX = LICENCES.raw
-INCOMING_PREFIX = LICENCES.incoming
-CLEANED_PREFIX = LICENCES.cleaned
-PROFILES_PREFIX = LICENCES.profiles
-PASSED_PREFIX = LICENCES.passed
-FAILED_PREFIX = LICENCES.failed
-REPORTS_PREFIX = LICENCES.reports
-QUALITY_REPORT_KEY = LICENCES.quality_report_key
-LAST_SUCCESSFUL_RUN_KEY = LICENCES.last_successful_run_key
-SUMMARY_PREFIX = LICENCES.output("summary")
-SUMMARY_CSV_PREFIX = LICENCES.output_csv("summary")
-LICENCES_PREFIX = LICENCES.output("licences")
-RUN_REPORTS_PREFIX = LICENCES.run_reports
-RUN_REPORT_HTML_KEY = LICENCES.run_report_html_key

@@ -6,37 +6,16 @@ jobs read it.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from dataset_etl.declaration import Dataset
 
+from dap.local_run import load_glue_script
 from stacks.datasets import project_dataset
 
 RUN_TIME = datetime(2025, 10, 5, 12, 0, tzinfo=UTC)
-GLUE_SCRIPTS = Path(__file__).resolve().parents[2] / "glue_scripts"
-
-
-def load_glue_script(name: str):
-    """Import ``glue_scripts/<name>.py`` by path (Glue runs files, the folder is not a package).
-
-    Same module key as ``dap.local_run.load_glue_script`` (``glue_job_<name>``), so one module object
-    per script in a process is shared with ``dap``.
-    """
-    key = f"glue_job_{name}"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, GLUE_SCRIPTS / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[key]
-            raise
-    return sys.modules[key]
 
 
 def licences_dataset() -> Dataset:
