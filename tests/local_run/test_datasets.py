@@ -221,3 +221,129 @@ def test_no_pii_in_any_curated_output_query_result_or_report(spark, remuneration
         assert "name" not in next(csv.reader(path.open(newline=""))), path
     for rows in json.loads(layout.report.read_text())["failure_examples"].values():
         assert all("name" not in row for row in rows)
+
+
+def _remuneration_by_hand(dataset) -> tuple[dict[str, int], list[dict]]:
+    """An independent reading of the remuneration sample: the recipe and the rules by hand (exact
+    decimals), returning the failures per rule and the passed rows."""
+    from decimal import Decimal, InvalidOperation
+
+    def number(text: str) -> Decimal | None:
+        try:
+            return Decimal(text.strip()) if text.strip() else None
+        except InvalidOperation:
+            return None
+
+    def words(text: str) -> str | None:
+        return " ".join(text.split()) or None
+
+    with dataset.sample_path.open(encoding="utf-8", newline="") as fh:
+        raw = list(csv.DictReader(fh, delimiter=";"))
+    failures: dict[str, int] = defaultdict(int)
+    passed, seen = [], set()
+    for r in raw:
+        year = int(r["Year"]) if r["Year"].strip().isdigit() else None
+        row = {
+            "year": year,
+            "name": words(r["Name"]),
+            "department": words(r["Department"]),
+            "title": (words(r["Title"]) or "").upper() or None,
+            "remuneration": number(r["Remuneration"]),
+            "expenses": number(r["Expenses"]),
+        }
+        broken = []
+        if year is None or not 2000 <= year <= 2099:
+            broken.append("year_in_range")
+        if row["remuneration"] is None or row["remuneration"] <= 75000:
+            broken.append("remuneration_over_threshold")
+        if row["expenses"] is None or row["expenses"] < 0:
+            broken.append("expenses_non_negative")
+        if row["department"] is None:
+            broken.append("department_present")
+        if row["title"] is None:
+            broken.append("title_present")
+        key = tuple(row.values())
+        if key in seen:
+            broken.append("not_a_duplicate")
+        seen.add(key)
+        for rule in broken:
+            failures[rule] += 1
+        if not broken:
+            passed.append(row)
+    return dict(failures), passed
+
+
+def test_remuneration_answers_equal_an_independent_computation(remuneration_run):
+    from decimal import ROUND_HALF_UP, Decimal
+
+    def cents(value: Decimal) -> float:
+        return float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+    failures, passed = _remuneration_by_hand(remuneration_run.dataset)
+    report = remuneration_run.report
+    assert report["failed_by_rule"] == failures
+    assert report["rows_passed"] == len(passed) and report["rows_failed"] == 500 - len(passed)
+
+    latest = max(r["year"] for r in passed)
+    by_department: dict[str, list[Decimal]] = defaultdict(list)
+    for r in passed:
+        if r["year"] == latest:
+            by_department[r["department"]].append(r["remuneration"])
+    expected = sorted(
+        ((d, len(v), cents(sum(v) / len(v))) for d, v in by_department.items()), key=lambda t: (-t[2], t[0])
+    )
+    answer = report["answers"]["average_remuneration_by_department"]
+    assert [(a["department"], a["headcount"], a["avg_remuneration"]) for a in answer] == expected
+    assert {a["year"] for a in answer} == {latest}
+
+    per_year: dict[int, list[Decimal]] = defaultdict(list)
+    for r in passed:
+        per_year[r["year"]].append(r["remuneration"])
+    trend = [(y, len(v), cents(sum(v) / len(v))) for y, v in sorted(per_year.items())]
+    answer = report["answers"]["remuneration_trend_by_year"]
+    assert [(a["year"], a["headcount"], a["avg_remuneration"]) for a in answer] == trend
+
+    titles: dict[str, list[Decimal]] = defaultdict(list)
+    for r in passed:
+        if r["year"] == latest:
+            titles[r["title"]].append(r["remuneration"])
+    top = sorted(
+        ((t, len(v), cents(sum(v) / len(v))) for t, v in titles.items()), key=lambda t: (-t[2], t[0])
+    )
+    answer = report["answers"]["top_titles_by_average_remuneration"]
+    assert [(a["title"], a["headcount"], a["avg_remuneration"]) for a in answer] == top[:10]
+
+    spend: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for r in passed:
+        if r["year"] == latest:
+            spend[r["department"]][0] += r["expenses"]
+            spend[r["department"]][1] += r["remuneration"]
+    answer = {a["department"]: a for a in report["answers"]["expenses_relative_to_remuneration"]}
+    assert set(answer) == set(spend)
+    for department, (expenses, paid) in spend.items():
+        got = answer[department]
+        assert (got["total_expenses"], got["total_remuneration"]) == (float(expenses), float(paid))
+        assert got["expenses_per_1000"] == pytest.approx(float(1000 * expenses / paid), abs=0.005 + 1e-9)
+
+
+def test_remuneration_summary_equals_an_independent_computation(remuneration_run):
+    from statistics import median
+
+    _, passed = _remuneration_by_hand(remuneration_run.dataset)
+    groups: dict[tuple[int, str], list] = defaultdict(list)
+    for r in passed:
+        groups[(r["year"], r["department"])].append(r)
+    (csv_file,) = remuneration_run.layout.output_csv("summary").glob("*.csv")
+    with csv_file.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(int(r["year"]), r["department"]) for r in rows] == sorted(groups)  # ordered as declared
+    for r in rows:
+        group = groups[(int(r["year"]), r["department"])]
+        paid = [float(g["remuneration"]) for g in group]
+        assert int(r["headcount"]) == len(group)
+        assert float(r["avg_remuneration"]) == pytest.approx(sum(paid) / len(paid))
+        assert float(r["median_remuneration"]) == pytest.approx(
+            median(paid)
+        )  # exact: the mean of the middle two
+        assert float(r["max_remuneration"]) == max(paid)
+        assert float(r["total_expenses"]) == pytest.approx(sum(float(g["expenses"]) for g in group))

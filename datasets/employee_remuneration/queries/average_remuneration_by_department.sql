@@ -3,7 +3,7 @@ select
     year,
     department,
     count(*) as headcount,
-    round(avg(remuneration), 2) as avg_remuneration
+    round(avg(cast(remuneration as decimal(12, 2))), 2) as avg_remuneration
 from remuneration
 where year = (select max(year) from remuneration)
 group by year, department

@@ -1,10 +1,16 @@
--- Expenses relative to remuneration by department in the latest year: CAD of expenses per 100 CAD paid
+-- Expenses relative to remuneration by department in the latest year: CAD of expenses per 1,000 CAD paid
 select
     department,
-    round(sum(expenses), 2) as total_expenses,
-    round(sum(remuneration), 2) as total_remuneration,
-    round(100 * (cast(sum(expenses) as double) / sum(remuneration)), 3) as expenses_per_100
+    sum(cast(expenses as decimal(12, 2))) as total_expenses,
+    sum(cast(remuneration as decimal(12, 2))) as total_remuneration,
+    round(
+        1000 * (
+            cast(sum(cast(expenses as decimal(12, 2))) as double)
+            / cast(sum(cast(remuneration as decimal(12, 2))) as double)
+        ),
+        2
+    ) as expenses_per_1000
 from remuneration
 where year = (select max(year) from remuneration)
 group by department
-order by expenses_per_100 desc, department asc
+order by expenses_per_1000 desc, department asc

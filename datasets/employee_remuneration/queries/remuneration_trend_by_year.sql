@@ -2,7 +2,7 @@
 select
     year,
     count(*) as headcount,
-    round(avg(remuneration), 2) as avg_remuneration
+    round(avg(cast(remuneration as decimal(12, 2))), 2) as avg_remuneration
 from remuneration
 group by year
 order by year asc

@@ -2,7 +2,7 @@
 select
     title,
     count(*) as headcount,
-    round(avg(remuneration), 2) as avg_remuneration
+    round(avg(cast(remuneration as decimal(12, 2))), 2) as avg_remuneration
 from remuneration
 where year = (select max(year) from remuneration)
 group by title
