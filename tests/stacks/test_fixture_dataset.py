@@ -18,10 +18,6 @@ from tests.stacks.test_security_checks import violations
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "datasets"
 DATASET = "street_trees"
 
-pytestmark = pytest.mark.skipif(
-    not (FIXTURES / DATASET / "dataset.toml").is_file(), reason="the fixture dataset folder is missing"
-)
-
 
 @pytest.fixture(scope="module")
 def trees(synthesize):

@@ -22,7 +22,7 @@ from stacks.components.analytics_workgroup import named_query_name, query_files
 from stacks.components.databrew_cleaning import PII_ENTITY_TYPES, load_recipe_steps
 from stacks.layout import DatasetLayout
 from stacks.names import DatasetNames
-from tests.stacks.conftest import DATASET_IDS, state_machine_definition
+from tests.stacks.conftest import state_machine_definition
 
 STACK = "Pipeline"
 
@@ -871,12 +871,8 @@ def test_outputs_for_the_operations_cli(synthesized, dataset_id):
 
 
 REMUNERATION = "employee_remuneration"
-needs_remuneration = pytest.mark.skipif(
-    REMUNERATION not in DATASET_IDS, reason="cdk.json does not list employee_remuneration"
-)
 
 
-@needs_remuneration
 def test_remuneration_names_are_pii_in_the_cleaned_table_only(synthesized):
     n = names(synthesized, REMUNERATION)
     cleaned = table(synthesized, n.cleaned_table)
@@ -890,7 +886,6 @@ def test_remuneration_names_are_pii_in_the_cleaned_table_only(synthesized):
     assert "PERSON_NAME" in profile["ProfileConfiguration"]["EntityDetectorConfiguration"]["EntityTypes"]
 
 
-@needs_remuneration
 def test_the_analyst_cannot_read_the_remuneration_names(synthesized):
     config, n = synthesized.config, names(synthesized, REMUNERATION)
     statements = analyst_statements(synthesized)
