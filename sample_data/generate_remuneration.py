@@ -31,9 +31,10 @@ The same ``(rows, seed)`` always gives the same bytes. Regenerate the committed 
     python -m sample_data.generate_remuneration --rows 500 --seed 42 \
         --out sample_data/employee_remuneration_sample.csv
 
-Not generated (yet): the department renames of the older years (``VFRS & OEM``, ``Fire and Rescue
-Services``, ``Finance & Supply Chain Mgmt``...): every year uses today's department names, since the
-cleaning recipe does not harmonise them.
+Departments are renamed over the years, as in the real file (:data:`FORMER_NAMES`): older years say
+``Fire and Rescue Services`` / ``VFRS & OEM`` for today's ``VFRS``, ``RealEstate Env & Fac Mgmt`` for
+``Real Estate & Facilities Mgmt``, ``Financial Services`` / ``Finance & Supply Chain Mgmt`` for
+``Finance, Risk&Supply Chain Mgt``; the dataset's declaration maps them back in its curated outputs.
 
 Rows are produced one at a time and streamed to the file (a person is re-derived from its seed when
 needed, nothing per person is kept), so 1M rows need no large memory. Rows are in roster order within a
@@ -68,6 +69,23 @@ YEARS = tuple(range(LAST_YEAR, FIRST_YEAR - 1, -1))  # file order: newest first
 UPPER_CASE_TITLES_FROM = 2021  # earlier years: title case with artefacts
 CENTS_FROM = 2020  # earlier years: whole-dollar remuneration
 THRESHOLD = 75_000.0  # the dataset lists remuneration above this only
+
+# Today's department -> ((last year of a former name, that name), ...), oldest first: how the file spells
+# the same unit in earlier years (shared/DATA.md lists these renames; the order is this sample's choice).
+FORMER_NAMES: dict[str, tuple[tuple[int, str], ...]] = {
+    "VFRS": ((2019, "Fire and Rescue Services"), (2021, "VFRS & OEM")),
+    "Real Estate & Facilities Mgmt": ((2020, "RealEstate Env & Fac Mgmt"),),
+    "Finance, Risk&Supply Chain Mgt": ((2019, "Financial Services"), (2020, "Finance & Supply Chain Mgmt")),
+}
+
+
+def published_name(department: str, year: int) -> str:
+    """How the export spells ``department`` (today's name) in ``year``."""
+    for last_year, name in FORMER_NAMES.get(department, ()):
+        if year <= last_year:
+            return name
+    return department
+
 
 # Department -> (weight, ((title, salary low, salary high), ...)). Salaries are the person's pay in the
 # first year; they rise every year. Titles are the recent (upper-case) spelling.
@@ -297,6 +315,7 @@ class _Generator:
             name = name.replace(" ", "  ", 1)
         elif r < 0.025:
             name += " "
+        department = published_name(department, year)
         return [str(year), name, department, title, _amount(pay, cents=year >= CENTS_FROM), expenses]
 
     def _malform(self, row: list[str], kind: str, index: int) -> list[str]:

@@ -127,11 +127,13 @@ def test_people_persist_and_names_repeat(rows):
     for r in valid:
         amounts[tuple(r[:4])].add(r[4])
     assert sum(len(a) >= 2 for a in amounts.values()) >= 2
-    # people get raises: a person's pay in 2024 is usually above their pay in 2019
+    # people get raises: a person's pay in 2024 is usually above their pay in 2019 (under any department name)
+    today = defaultdict(lambda: None, {d: d for d in gen.DEPARTMENTS})
+    today |= {old: now for now, names in gen.FORMER_NAMES.items() for _, old in names}
     pay = defaultdict(dict)
     for r in valid:
         if _float(r[4]):
-            pay[(r[1], r[2], r[3].upper())][r[0]] = float(r[4])
+            pay[(r[1], today[r[2]], r[3].upper())][r[0]] = float(r[4])
     both = [p for p in pay.values() if "2019" in p and "2024" in p]
     assert len(both) >= 20 and sum(p["2024"] > p["2019"] for p in both) > 0.7 * len(both)
 
@@ -174,3 +176,16 @@ def test_small_files_and_cli(tmp_path):
     assert out.read_bytes() == path.read_bytes()
     with pytest.raises(ValueError):
         gen.iter_rows(-1)
+
+
+def test_older_years_spell_renamed_departments_the_old_way(rows):
+    by_year = defaultdict(set)
+    for r in rows:
+        by_year[r[0]].add(r[2])
+    for former in gen.FORMER_NAMES.values():
+        for last_year, name in former:
+            assert all(name not in by_year[str(y)] for y in range(last_year + 1, gen.LAST_YEAR + 1)), name
+    assert {"Fire and Rescue Services", "Financial Services"} <= by_year["2019"]
+    assert "VFRS & OEM" in by_year["2021"] and "VFRS" in by_year["2022"] and "VFRS" not in by_year["2021"]
+    assert gen.published_name("VFRS", 2019) == "Fire and Rescue Services"
+    assert gen.published_name("VFRS", 2024) == "VFRS"

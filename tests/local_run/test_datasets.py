@@ -223,6 +223,16 @@ def test_no_pii_in_any_curated_output_query_result_or_report(spark, remuneration
         assert all("name" not in row for row in rows)
 
 
+# Department renames (shared/DATA.md): the curated outputs report each unit under today's name.
+CURRENT_DEPARTMENT = {
+    "Fire and Rescue Services": "VFRS",
+    "VFRS & OEM": "VFRS",
+    "RealEstate Env & Fac Mgmt": "Real Estate & Facilities Mgmt",
+    "Financial Services": "Finance, Risk&Supply Chain Mgt",
+    "Finance & Supply Chain Mgmt": "Finance, Risk&Supply Chain Mgt",
+}
+
+
 def _remuneration_by_hand(dataset) -> tuple[dict[str, int], list[dict]]:
     """An independent reading of the remuneration sample: the recipe and the rules by hand (exact
     decimals), returning the failures per rule and the passed rows."""
@@ -269,7 +279,7 @@ def _remuneration_by_hand(dataset) -> tuple[dict[str, int], list[dict]]:
         for rule in broken:
             failures[rule] += 1
         if not broken:
-            passed.append(row)
+            passed.append({**row, "department": CURRENT_DEPARTMENT.get(row["department"], row["department"])})
     return dict(failures), passed
 
 
@@ -347,3 +357,19 @@ def test_remuneration_summary_equals_an_independent_computation(remuneration_run
         )  # exact: the mean of the middle two
         assert float(r["max_remuneration"]) == max(paid)
         assert float(r["total_expenses"]) == pytest.approx(sum(float(g["expenses"]) for g in group))
+
+
+def test_renamed_departments_are_reported_under_todays_name(spark, remuneration_run):
+    layout = remuneration_run.layout
+    cleaned = {r["department"] for r in spark.read.parquet(str(layout.cleaned)).collect()}
+    assert {"Fire and Rescue Services", "VFRS & OEM", "Financial Services"} <= cleaned  # as published
+    detail = spark.read.parquet(str(layout.output("remuneration")))
+    pairs = {(r["department_as_published"], r["department"]) for r in detail.collect()}
+    assert ("VFRS & OEM", "VFRS") in pairs and ("Fire and Rescue Services", "VFRS") in pairs
+    summary = {r["department"] for r in spark.read.parquet(str(layout.output("summary"))).collect()}
+    assert not summary & set(CURRENT_DEPARTMENT)  # only today's names in the summary
+    years = {
+        r["year"]
+        for r in spark.read.parquet(str(layout.output("summary"))).where("department = 'VFRS'").collect()
+    }
+    assert years == {2019, 2020, 2021, 2022, 2023, 2024}  # one unit across the renames
