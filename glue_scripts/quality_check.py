@@ -15,7 +15,7 @@ Arguments (``--name value``; Glue's own arguments are ignored):
   --freshness_days        max age of a freshness rule's column in days                     30
   --fail_on_dataset_rule  true/false: fail the job (after writing) if a dataset rule fails true
   --run_time              ISO timestamp the run is evaluated at                            now (UTC)
-  --metrics_pipeline      if set, publish CloudWatch metrics with Pipeline=<value>         unset
+  --metrics_pipeline      if set, publish CloudWatch metrics with Pipeline=<value>, Dataset=<id>  unset
 
 Zero rows: a missing input folder, or one without data files (a header-only CSV upstream), reads as
 an empty frame with the cleaned schema. The job writes empty outputs and a report with zero counts;
@@ -116,7 +116,9 @@ def run(
     report["metrics_pipeline"] = metrics_pipeline
     io.write_json(report, report_path)
     if metrics_pipeline:
-        io.publish_metrics(metrics_pipeline, counts["rows_in"], counts["passed"], counts["failed"])
+        io.publish_metrics(
+            metrics_pipeline, dataset.id, counts["rows_in"], counts["passed"], counts["failed"]
+        )
     if fail_on_dataset_rule and not report["dataset_rules_passed"]:
         raise DatasetRuleFailure(report)
     return report

@@ -26,7 +26,7 @@ from stacks.names import DatasetNames
 class QualityGateProps:
     dataset: Dataset
     names: DatasetNames
-    metrics_pipeline: str  # the Pipeline dimension of the row metrics (Dataset is the dataset's id)
+    metrics_pipeline: str  # the Pipeline dimension of the row metrics (the job adds Dataset=<id>)
     declaration: s3_assets.Asset
     glue_settings: GlueSettings
     quality: QualitySettings
@@ -70,7 +70,7 @@ class QualityGate(Construct):
                     "freshness_days": str(props.quality.freshness_days),
                     "fail_on_dataset_rule": str(props.quality.fail_on_dataset_rule).lower(),
                     # <pipeline>/<dataset>: metrics with Pipeline and Dataset (dataset_etl.io.metric_data)
-                    "metrics_pipeline": f"{props.metrics_pipeline}/{dataset.id}",
+                    "metrics_pipeline": props.metrics_pipeline,
                 },
                 reads=[BucketPrefixes(bucket, [layout.cleaned])],
                 writes=[BucketPrefixes(bucket, [layout.passed, layout.failed])],

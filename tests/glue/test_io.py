@@ -50,16 +50,17 @@ def test_split_s3_rejects_a_bucket_without_key():
 
 
 def test_publish_metrics(aws):
-    io.publish_metrics("dev-licences", rows_in=10, passed=7, failed=3)
+    io.publish_metrics("dev-licences", "business_licences", rows_in=10, passed=7, failed=3)
     cw = boto3.client("cloudwatch", region_name=REGION)
     listed = cw.list_metrics(Namespace="VancouverDAP")["Metrics"]
     assert {m["MetricName"] for m in listed} == {"RowsIn", "RowsPassed", "RowsFailed", "FailedRowRate"}
-    assert all(m["Dimensions"] == [{"Name": "Pipeline", "Value": "dev-licences"}] for m in listed)
+    dims = [{"Name": "Pipeline", "Value": "dev-licences"}, {"Name": "Dataset", "Value": "business_licences"}]
+    assert all(m["Dimensions"] == dims for m in listed)
     now = datetime.now(UTC)
     stats = cw.get_metric_statistics(
         Namespace="VancouverDAP",
         MetricName="FailedRowRate",
-        Dimensions=[{"Name": "Pipeline", "Value": "dev-licences"}],
+        Dimensions=dims,
         StartTime=now - timedelta(minutes=5),
         EndTime=now + timedelta(minutes=5),
         Period=60,
@@ -91,12 +92,14 @@ def test_quality_job_reports_to_s3_and_publishes(aws, spark, tmp_path, licences,
     report = json.loads(aws.get_object(Bucket="dap-reports", Key="quality/report.json")["Body"].read())
     assert (report["rows_in"], report["rows_passed"], report["rows_failed"]) == (2, 1, 1)
     cw = boto3.client("cloudwatch", region_name=REGION)
-    names = {m["MetricName"] for m in cw.list_metrics(Namespace="VancouverDAP")["Metrics"]}
-    assert names == {"RowsIn", "RowsPassed", "RowsFailed", "FailedRowRate"}
+    listed = cw.list_metrics(Namespace="VancouverDAP")["Metrics"]
+    assert {m["MetricName"] for m in listed} == {"RowsIn", "RowsPassed", "RowsFailed", "FailedRowRate"}
+    assert all({d["Name"]: d["Value"] for d in m["Dimensions"]} == {"Pipeline": "test", "Dataset": licences.id}
+               for m in listed)  # fmt: skip
 
 
 def test_metric_data_zero_rows():
-    data = {d["MetricName"]: d for d in io.metric_data("p", 0, 0, 0)}
+    data = {d["MetricName"]: d for d in io.metric_data("p", "d", 0, 0, 0)}
     assert data["FailedRowRate"]["Value"] == 0.0 and data["FailedRowRate"]["Unit"] == "None"
 
 

@@ -372,7 +372,8 @@ def test_data_quality_alarm_reads_the_datasets_quality_metric(synthesized, datas
         for r in synthesized.resources("Pipeline", "AWS::Glue::Job").values()
         if r["Properties"]["Name"] == names.dataset(dataset_id).quality_job
     ]
-    published = io.metric_data(job["DefaultArguments"]["--metrics_pipeline"], 10, 8, 2)
+    args = job["DefaultArguments"]
+    published = io.metric_data(args["--metrics_pipeline"], args["--dataset"], 10, 8, 2)
     (rate,) = [m for m in published if m["MetricName"] == "FailedRowRate"]
     assert {d["Name"]: d["Value"] for d in rate["Dimensions"]} == dims(props)
 

@@ -142,16 +142,11 @@ def read_text(path: str, *, s3_client=None) -> str:
         return fh.read()
 
 
-def metric_data(pipeline: str, rows_in: int, passed: int, failed: int) -> list[dict[str, Any]]:
-    """CloudWatch MetricData: RowsIn, RowsPassed, RowsFailed (Count), FailedRowRate (a 0-1 ratio).
-
-    ``pipeline`` ``"<pipeline>/<dataset>"`` (what the stacks pass as ``--metrics_pipeline``) adds the
-    ``Dataset`` dimension, which each dataset's alarm and dashboard widgets select on.
-    """
-    pipeline, _, dataset = pipeline.partition("/")
-    dims = [{"Name": "Pipeline", "Value": pipeline}] + (
-        [{"Name": "Dataset", "Value": dataset}] if dataset else []
-    )
+def metric_data(pipeline: str, dataset: str, rows_in: int, passed: int, failed: int) -> list[dict[str, Any]]:
+    """CloudWatch MetricData: RowsIn, RowsPassed, RowsFailed (Count), FailedRowRate (a 0-1 ratio), with
+    the dimensions ``Pipeline`` (the stage) and ``Dataset`` that each dataset's alarm and dashboard
+    widgets select on."""
+    dims = [{"Name": "Pipeline", "Value": pipeline}, {"Name": "Dataset", "Value": dataset}]
     rate = (failed / rows_in) if rows_in else 0.0
     return [
         {"MetricName": "RowsIn", "Dimensions": dims, "Value": float(rows_in), "Unit": "Count"},
@@ -162,10 +157,10 @@ def metric_data(pipeline: str, rows_in: int, passed: int, failed: int) -> list[d
 
 
 def publish_metrics(
-    pipeline: str, rows_in: int, passed: int, failed: int, *, cloudwatch_client=None
+    pipeline: str, dataset: str, rows_in: int, passed: int, failed: int, *, cloudwatch_client=None
 ) -> list[dict[str, Any]]:
-    """Publish the row metrics to namespace ``VancouverDAP`` with dimension ``Pipeline=<pipeline>``."""
-    data = metric_data(pipeline, rows_in, passed, failed)
+    """Publish the row metrics to namespace ``VancouverDAP`` (dimensions ``Pipeline``, ``Dataset``)."""
+    data = metric_data(pipeline, dataset, rows_in, passed, failed)
     if cloudwatch_client is None:
         import boto3
 
