@@ -60,14 +60,13 @@ def _error(text: str, folder: str = "datasets/employee_remuneration") -> str:
         ('delimiter = ";"', 'delimiter = ";;"', "format.delimiter: ';;' is not one character"),
         ('id = "employee_remuneration"', 'id = "remuneration"',
          "id: 'remuneration' must equal the folder's name 'employee_remuneration'"),
-        ('{ name = "department", type = "string", expr = "department", comment = "City department" },\n'
-         '  { name = "headcount"',
-         '{ name = "department", type = "string", expr = "department", comment = "City department" },\n'
+        ('comment = "City department, under its current name" },\n  { name = "headcount"',
+         'comment = "City department, under its current name" },\n'
          '  { name = "who", type = "string", expr = "max(name)", comment = "x" },\n  { name = "headcount"',
          "outputs[0].columns[1]: uses PII column 'name'; PII never reaches the curated layer"),
         ('partition = "year"\ncsv = true', 'partition = "department_year"\ncsv = true',
          "outputs[0].partition: 'department_year' is not one of this output's columns"),
-        ('group_by = ["year", "department"]', 'group_by = ["year", "dept"]',
+        ('group_by = ["year", "department_now"]', 'group_by = ["year", "dept"]',
          "outputs[0].group_by[1]: 'dept' is neither a column of [schema] nor derived"),
         ('expr = ":report_date"', 'expr = ":run_day"', "outputs[0].columns[6].expr: parameter :run_day is not"),
         ('chart]\nkind = "bar"\noutput = "summary"', 'chart]\nkind = "bar"\noutput = "daily"',
@@ -162,3 +161,15 @@ def test_references_ignore_string_literals_and_qualified_names():
     assert references("`name` is not null", ("name",)) == {"name"}
     assert references("'name' = title", ("name",)) == set()
     assert references("t.surname", ("name",)) == set()
+
+
+def test_pii_cannot_reach_an_output_through_a_derived_column():
+    derived = '{ name = "department_now", expr = "CASE department'
+    assert derived in REMUNERATION_TOML
+    leaky = REMUNERATION_TOML.replace(
+        derived, '{ name = "who", expr = "upper(name)" },\n  ' + derived, 1
+    ).replace('expr = "department_now", comment = "City department, under its current name" },\n  { name = "headcount"',
+              'expr = "who", comment = "City department, under its current name" },\n  { name = "headcount"', 1)  # fmt: skip
+    assert leaky.count("upper(name)") == 1 and 'expr = "who"' in leaky
+    message = _error(leaky)
+    assert "outputs[0].columns[0]: uses PII column 'name'" in message
