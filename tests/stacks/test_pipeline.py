@@ -378,7 +378,7 @@ def test_job_arguments_point_at_the_layout_the_declaration_and_the_config(synthe
     assert quality["--report_path"] == f"s3://{transformed}/{layout.quality_report_key}"
     assert quality["--freshness_days"] == str(config.quality.freshness_days)
     assert quality["--fail_on_dataset_rule"] == str(config.quality.fail_on_dataset_rule).lower()
-    assert quality["--metrics_pipeline"] == f"{synthesized.names.metrics_pipeline}/{dataset_id}"
+    assert quality["--metrics_pipeline"] == synthesized.names.metrics_pipeline  # the job adds Dataset=<id>
     summary_args = glue_job(synthesized, n.summary_job)["DefaultArguments"]
     assert summary_args["--dataset"] == dataset_id
     assert summary_args["--input_path"] == f"s3://{transformed}/{layout.passed}"
