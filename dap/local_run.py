@@ -65,8 +65,6 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GLUE_SCRIPTS = REPO_ROOT / "glue_scripts"
-FIRST_DATASET = "business_licences"  # `dap local` runs it first (the platform's first dataset)
-QUERIES_DIR = REPO_ROOT / "datasets" / FIRST_DATASET / "queries"
 DEFAULT_OUT = Path("local_run")
 MARKER = ".dap-local-run"
 REPORT_JSON = "report.json"
@@ -174,14 +172,13 @@ class LocalLayout:
 
 # -- the datasets -------------------------------------------------------------------------------------
 def declared_datasets() -> list[Dataset]:
-    """Every dataset of ``datasets/``, checked, business_licences first, then by id."""
+    """Every dataset of ``datasets/``, checked, by id (business_licences is the first)."""
     from dataset_etl.declaration import DeclarationError
 
     from stacks.datasets import dataset_folders, project_dataset
 
-    ids = sorted(dataset_folders(), key=lambda i: (i != FIRST_DATASET, i))
     try:
-        return [project_dataset(i) for i in ids]
+        return [project_dataset(i) for i in dataset_folders()]
     except DeclarationError as exc:
         raise CommandError(str(exc)) from None
 
@@ -283,7 +280,7 @@ def _shown(path: Path) -> str:
         return path.as_posix()
 
 
-def load_queries(folder: str | Path = QUERIES_DIR) -> list[NamedQuery]:
+def load_queries(folder: str | Path) -> list[NamedQuery]:
     """Every ``*.sql`` in ``folder`` by name (none if there is no folder); the first line must be
     ``-- <description>``.
 

@@ -7,7 +7,7 @@ files, with what the dataset declares (``datasets/<id>/dataset.toml``): the raw 
 (``Dataset.raw_header``, the ``raw`` names of ``[schema]``), the delimiter and the encoding
 (``[format]``). The business licences are ``;``-separated UTF-8 with a BOM; the employee remuneration
 export is ``;``-separated UTF-8 without a BOM and without any quoting. Every function takes the
-``dataset``; without one it is the business licences (what ``dap ingest`` uploads).
+``dataset`` whose declaration it applies.
 
 ``read_portal_csv`` reads such a file with Spark, all columns as strings (no ``inferSchema``), with the
 canonical raw header names and order. Blank fields (``;;`` and ``;"";``) become null, the way DataBrew
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PortalCsvError", "PortalCsvInfo", "check_portal_csv", "normalize_portal_csv", "read_portal_csv"]
 _CHUNK = 1 << 20
-DEFAULT_DATASET = "business_licences"
 
 
 @dataclass(frozen=True)
@@ -45,14 +44,6 @@ class PortalCsvInfo:
     line_ending: str  # "CRLF" or "LF"
     data_rows: int  # physical lines after the header (the portal writes no embedded newlines)
     size_bytes: int
-
-
-def _dataset(dataset: Dataset | None) -> Dataset:
-    if dataset is not None:
-        return dataset
-    from stacks.datasets import project_dataset
-
-    return project_dataset(DEFAULT_DATASET)
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
@@ -77,20 +68,20 @@ def _info(path: Path, stream: PortalCsvStream) -> PortalCsvInfo:
     )
 
 
-def check_portal_csv(path: str | Path, dataset: Dataset | None = None) -> PortalCsvInfo:
+def check_portal_csv(path: str | Path, dataset: Dataset) -> PortalCsvInfo:
     """Check encoding, delimiter, header and the first rows' field counts; raise :class:`PortalCsvError`."""
     path = Path(path)
-    stream = _stream(path, _dataset(dataset))
+    stream = _stream(path, dataset)
     for chunk in _chunks(path):
         stream.feed(chunk)
     return _info(path, stream)
 
 
-def spark_read_options(dataset: Dataset | None = None) -> dict[str, str]:
+def spark_read_options(dataset: Dataset) -> dict[str, str]:
     """The CSV options the local reader uses (the DataBrew dataset declares the same delimiter, header)."""
     return {
         "header": "true",
-        "sep": _dataset(dataset).format.delimiter,
+        "sep": dataset.format.delimiter,
         "quote": '"',
         "escape": '"',
         "encoding": "UTF-8",  # utf-8-sig too: the header line (with the BOM) is skipped, not read
@@ -100,12 +91,11 @@ def spark_read_options(dataset: Dataset | None = None) -> dict[str, str]:
     }
 
 
-def read_portal_csv(spark: SparkSession, path: str | Path, dataset: Dataset | None = None) -> DataFrame:
+def read_portal_csv(spark: SparkSession, path: str | Path, dataset: Dataset) -> DataFrame:
     """Check ``path`` and read it as a DataFrame of string columns named and ordered as the raw header."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
-    dataset = _dataset(dataset)
     info = check_portal_csv(path, dataset)
     schema = StructType([StructField(name, StringType(), True) for name in info.columns])
     df = spark.read.options(**spark_read_options(dataset)).schema(schema).csv(str(Path(path).resolve()))
@@ -120,7 +110,7 @@ def read_portal_csv(spark: SparkSession, path: str | Path, dataset: Dataset | No
     return df.select(*cols)
 
 
-def normalize_portal_csv(src: str | Path, dst: str | Path, dataset: Dataset | None = None) -> PortalCsvInfo:
+def normalize_portal_csv(src: str | Path, dst: str | Path, dataset: Dataset) -> PortalCsvInfo:
     """Check ``src`` and copy it to ``dst`` with the header spelled as the raw header, without a BOM.
 
     For ``dap ingest``: the recipe's RENAME steps name the raw columns case-sensitively, and the
@@ -128,7 +118,7 @@ def normalize_portal_csv(src: str | Path, dst: str | Path, dataset: Dataset | No
     the uploaded object carries exactly the canonical names. The data lines are copied byte for byte.
     """
     src, dst = Path(src), Path(dst)
-    stream = _stream(src, _dataset(dataset))
+    stream = _stream(src, dataset)
     dst.parent.mkdir(parents=True, exist_ok=True)
     try:
         with dst.open("wb") as out:

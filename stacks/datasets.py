@@ -14,10 +14,8 @@ from dataset_etl.declaration import DECLARATION_FILE, Dataset, DeclarationError,
 
 from stacks.config import DEFAULT_DATASETS_DIR, PROJECT_ROOT
 
-DATASETS_DIR = DEFAULT_DATASETS_DIR
 
-
-def dataset_folders(root: Path = DATASETS_DIR) -> dict[str, Path]:
+def dataset_folders(root: Path = DEFAULT_DATASETS_DIR) -> dict[str, Path]:
     """``{id: folder}`` of every folder under ``root`` that holds a ``dataset.toml``, by name."""
     return {p.parent.name: p.parent for p in sorted(root.glob(f"*/{DECLARATION_FILE}"))}
 

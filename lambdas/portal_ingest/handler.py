@@ -16,13 +16,13 @@ from typing import Any
 
 import boto3
 
-from portal_ingest.csv_check import DELIMITER, ENCODING, PortalCsvError
+from portal_ingest.csv_check import PortalCsvError
 from portal_ingest.ingest import Target, ingest_from_portal
 from portal_ingest.portal import PortalError, PortalSettings
 
 ENVIRONMENT = (
-    "PORTAL_BASE_URL", "DATASET_ID", "EXPECTED_COLUMNS", "RAW_BUCKET", "RAW_KEY", "STAGING_KEY",
-    "KMS_KEY_ARN", "ALERTS_TOPIC_ARN", "PIPELINE",
+    "PORTAL_BASE_URL", "DATASET_ID", "EXPECTED_COLUMNS", "CSV_DELIMITER", "CSV_ENCODING", "RAW_BUCKET",
+    "RAW_KEY", "STAGING_KEY", "KMS_KEY_ARN", "ALERTS_TOPIC_ARN", "PIPELINE",
 )  # fmt: skip
 
 
@@ -31,8 +31,8 @@ class CsvFormat:
     """The export's header and format as the dataset declares them."""
 
     columns: list[str]
-    delimiter: str = DELIMITER
-    encoding: str = ENCODING
+    delimiter: str
+    encoding: str
 
 
 def settings_from(environ: dict[str, str]) -> tuple[PortalSettings, Target, CsvFormat]:
@@ -47,10 +47,9 @@ def settings_from(environ: dict[str, str]) -> tuple[PortalSettings, Target, CsvF
         attempts=int(environ.get("HTTP_ATTEMPTS", "4")),
     )
     target = Target(environ["RAW_BUCKET"], environ["RAW_KEY"], environ["STAGING_KEY"], environ["KMS_KEY_ARN"])
-    columns = environ["EXPECTED_COLUMNS"]
-    expected = json.loads(columns) if columns.startswith("[") else columns.split(";")
+    # The stack writes the declaration's raw header as a JSON list (a column name may hold any character).
     csv_format = CsvFormat(
-        expected, environ.get("CSV_DELIMITER") or DELIMITER, environ.get("CSV_ENCODING") or ENCODING
+        json.loads(environ["EXPECTED_COLUMNS"]), environ["CSV_DELIMITER"], environ["CSV_ENCODING"]
     )
     return settings, target, csv_format
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from dataset_etl.declaration import DeclarationError, load_dataset, parse_dataset, references, with_parameters
 
-from stacks.datasets import DATASETS_DIR, dataset_folders, load_checked, project_dataset
+from stacks.config import DEFAULT_DATASETS_DIR as DATASETS_DIR
+from stacks.datasets import dataset_folders, load_checked, project_dataset
 
 LICENCES_TOML = (DATASETS_DIR / "business_licences" / "dataset.toml").read_text(encoding="utf-8")
 REMUNERATION_TOML = (DATASETS_DIR / "employee_remuneration" / "dataset.toml").read_text(encoding="utf-8")

@@ -229,7 +229,8 @@ def test_the_lambda_publishes_a_failure_to_the_topic_and_raises(aws, portal, mon
     ]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
     environment = {
-        "PORTAL_BASE_URL": portal.base_url, "DATASET_ID": DATASET, "EXPECTED_COLUMNS": ";".join(RAW_HEADER),
+        "PORTAL_BASE_URL": portal.base_url, "DATASET_ID": DATASET, "EXPECTED_COLUMNS": json.dumps(RAW_HEADER),
+        "CSV_DELIMITER": ";", "CSV_ENCODING": "utf-8-sig",
         "RAW_BUCKET": BUCKET, "RAW_KEY": RAW_KEY, "STAGING_KEY": STAGING_KEY, "KMS_KEY_ARN": target.kms_key_arn,
         "ALERTS_TOPIC_ARN": topic, "PIPELINE": "vdap-dev", "HTTP_ATTEMPTS": "1",
     }  # fmt: skip

@@ -29,13 +29,15 @@ def write(tmp_path, text: str | bytes, name: str = "in.csv"):
 
 
 def test_portal_file_accepted(tmp_path):
-    info = check_portal_csv(write(tmp_path, "\ufeff" + HEADER + "\r\n" + ROW + "\r\n" + ROW + "\r\n"))
+    info = check_portal_csv(
+        write(tmp_path, "\ufeff" + HEADER + "\r\n" + ROW + "\r\n" + ROW + "\r\n"), LICENCES
+    )
     assert info.has_bom and info.line_ending == "CRLF"
     assert info.columns == RAW_HEADER and info.data_rows == 2
 
 
 def test_header_only_is_valid(tmp_path):
-    info = check_portal_csv(write(tmp_path, "\ufeff" + HEADER + "\r\n"))
+    info = check_portal_csv(write(tmp_path, "\ufeff" + HEADER + "\r\n"), LICENCES)
     assert info.data_rows == 0
 
 
@@ -73,7 +75,7 @@ def test_header_only_is_valid(tmp_path):
 def test_bad_files(tmp_path, content, message):
     path = write(tmp_path, content)
     with pytest.raises(PortalCsvError) as err:
-        check_portal_csv(path)
+        check_portal_csv(path, LICENCES)
     text = str(err.value)
     assert message in text
     assert "\n" not in text and text.startswith("in.csv: ")
@@ -84,23 +86,23 @@ def test_missing_and_extra_named_together(tmp_path):
     with pytest.raises(
         PortalCsvError, match=r"missing column\(s\): FOLDERYEAR; unexpected column\(s\): Folder_Year"
     ):
-        check_portal_csv(write(tmp_path, header + "\n"))
+        check_portal_csv(write(tmp_path, header + "\n"), LICENCES)
 
 
 def test_no_such_file(tmp_path):
     with pytest.raises(PortalCsvError, match="no such file"):
-        check_portal_csv(tmp_path / "absent.csv")
+        check_portal_csv(tmp_path / "absent.csv", LICENCES)
 
 
 def test_lowercase_header_lf_no_bom_accepted(tmp_path):
-    info = check_portal_csv(write(tmp_path, HEADER.lower() + "\n" + ROW + "\n"))
+    info = check_portal_csv(write(tmp_path, HEADER.lower() + "\n" + ROW + "\n"), LICENCES)
     assert not info.has_bom and info.line_ending == "LF"
     assert info.header[0] == "folderyear" and info.columns == RAW_HEADER
 
 
 def test_spark_read_handles_bom_crlf_quotes_and_blanks(spark, tmp_path):
     path = write(tmp_path, "\ufeff" + HEADER + "\r\n" + ROW + "\r\n")
-    df = read_portal_csv(spark, path)
+    df = read_portal_csv(spark, path, LICENCES)
     assert tuple(df.columns) == RAW_HEADER
     assert {t for _, t in df.dtypes} == {"string"}
     row = df.collect()[0]
@@ -116,7 +118,7 @@ def test_spark_read_lowercase_reordered_header(spark, tmp_path):
     names[0], names[1] = names[1], names[0]  # licencersn;folderyear;...
     fields = ROW.split(";", 2)
     row = ";".join([fields[1], fields[0], fields[2]])
-    df = read_portal_csv(spark, write(tmp_path, ";".join(names) + "\n" + row + "\n" + row + "\n"))
+    df = read_portal_csv(spark, write(tmp_path, ";".join(names) + "\n" + row + "\n" + row + "\n"), LICENCES)
     assert tuple(df.columns) == RAW_HEADER
     got = df.collect()
     assert len(got) == 2
@@ -126,23 +128,23 @@ def test_spark_read_lowercase_reordered_header(spark, tmp_path):
 
 def test_spark_read_quoted_empty_and_header_only(spark, tmp_path):
     quoted_blank = ROW.replace(";43.0;;", ';43.0;"";')
-    df = read_portal_csv(spark, write(tmp_path, HEADER + "\r\n" + quoted_blank + "\r\n"))
+    df = read_portal_csv(spark, write(tmp_path, HEADER + "\r\n" + quoted_blank + "\r\n"), LICENCES)
     assert df.collect()[0]["FeePaid"] is None
-    empty = read_portal_csv(spark, write(tmp_path, "\ufeff" + HEADER + "\r\n", "empty.csv"))
+    empty = read_portal_csv(spark, write(tmp_path, "\ufeff" + HEADER + "\r\n", "empty.csv"), LICENCES)
     assert empty.count() == 0 and tuple(empty.columns) == RAW_HEADER
 
 
 def test_spark_read_runs_the_check_first(spark, tmp_path):
     with pytest.raises(PortalCsvError, match="wrong delimiter"):
-        read_portal_csv(spark, write(tmp_path, ",".join(RAW_HEADER) + "\n"))
+        read_portal_csv(spark, write(tmp_path, ",".join(RAW_HEADER) + "\n"), LICENCES)
 
 
 def test_normalize_for_upload(tmp_path):
     src = write(tmp_path, "\ufeff" + HEADER.lower() + "\r\n" + ROW + "\r\n")
     dst = tmp_path / "upload" / "out.csv"
-    normalize_portal_csv(src, dst)
+    normalize_portal_csv(src, dst, LICENCES)
     assert dst.read_bytes() == (HEADER + "\r\n" + ROW + "\r\n").encode("utf-8")
-    info = check_portal_csv(dst)
+    info = check_portal_csv(dst, LICENCES)
     assert not info.has_bom and info.header == RAW_HEADER and info.data_rows == 1
 
 

@@ -39,7 +39,7 @@ def plan_nodes(df, name: str) -> int:
 
 @pytest.fixture(scope="module")
 def raw(spark):
-    return read_portal_csv(spark, gen.SAMPLE_PATH)
+    return read_portal_csv(spark, gen.SAMPLE_PATH, project_dataset("business_licences"))
 
 
 def test_folded_recipe_equals_step_by_step_on_the_sample(raw):

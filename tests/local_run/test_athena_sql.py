@@ -26,7 +26,7 @@ from dap.athena_sql import (
     to_spark,
     transpile_problems,
 )
-from dap.local_run import QUERIES_DIR, REPO_ROOT, load_queries
+from dap.local_run import REPO_ROOT, load_queries
 from stacks.datasets import project_dataset
 
 LICENCES = project_dataset("business_licences")
@@ -37,7 +37,7 @@ QUERY_FILES = sorted(
         *(REPO_ROOT / "tests/fixtures/datasets").glob("*/queries/*.sql"),
     ]
 )
-REAL = {p.stem: p.read_text(encoding="utf-8") for p in sorted(QUERIES_DIR.glob("*.sql"))}
+REAL = {p.stem: p.read_text(encoding="utf-8") for p in sorted(LICENCES.queries_path.glob("*.sql"))}
 
 
 def test_every_dataset_has_its_queries_here():

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dap.athena_sql import check, to_spark
-from dap.local_run import QUERIES_DIR, load_queries, register_views, stage_config, stage_parameters
+from dap.local_run import load_queries, register_views, stage_config, stage_parameters
 from dap.report import png_size
 
 from .conftest import LICENCES
@@ -164,7 +164,9 @@ def test_every_output_exists(sample_run):
     assert json.loads(out.quality_report.read_text())["rows_in"] == sample_run.report["rows_cleaned"]
     assert out.output_csv_file("summary") is not None
     assert out.output_csv_file("licences") is None  # csv = false
-    assert sorted(p.stem for p in out.athena_results.glob("*.csv")) == sorted(q.name for q in load_queries())
+    assert sorted(p.stem for p in out.athena_results.glob("*.csv")) == sorted(
+        q.name for q in load_queries(LICENCES.queries_path)
+    )
     assert out.report.is_file() and out.chart.is_file()
     # the same tree the buckets hold, under <out>/<id>/<bucket purpose>/
     rel = {k: v.relative_to(out.root).as_posix() for k, v in {
@@ -317,8 +319,8 @@ EXPECTED_COLUMNS = {
 
 def test_query_files_are_athena_named_queries():
     """The files are Athena SQL (dap.athena_sql.check, see tests/local_run/test_athena_sql.py)."""
-    assert LICENCES.queries_path == QUERIES_DIR
-    queries = load_queries()
+    assert LICENCES.queries_path.parts[-3:] == ("datasets", "business_licences", "queries")
+    queries = load_queries(LICENCES.queries_path)
     assert {q.name for q in queries} == set(EXPECTED_COLUMNS)
     for q in queries:
         body = "\n".join(q.sql.splitlines()[1:])
@@ -335,7 +337,7 @@ def test_load_queries_requires_a_description(tmp_path):
         load_queries(tmp_path)
 
 
-@pytest.mark.parametrize("query", load_queries(), ids=lambda q: q.name)
+@pytest.mark.parametrize("query", load_queries(LICENCES.queries_path), ids=lambda q: q.name)
 def test_each_query_runs_on_spark_sql(spark, sample_run, expected, query):
     """The transpiled query (what dap local runs; the file itself is Athena SQL) runs and answers."""
     register_views(spark, sample_run.layout, LICENCES)
