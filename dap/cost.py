@@ -11,7 +11,12 @@ config, and every price from ``dap/prices.json`` (value, unit, source, verified/
 Usage assumptions that no template states are parameters of :class:`Usage` with their defaults named
 in the output, so an estimate is never silently based on a hidden constant.
 
-    dap cost [--stage NAME] [--rows N] [--runs-per-month K] [--compare STAGE | --set KEY=VALUE ...]
+    dap cost [--stage NAME] [--rows N] [--runs-per-month K] [--assume NAME=VALUE ...]
+             [--compare STAGE | --set KEY=VALUE ... | --measured [--runs N]]
+
+``--assume`` replaces a usage assumption by name (both sides of a comparison get it). ``--measured``
+replaces the assumptions of the DataBrew jobs, Glue jobs and crawlers by the median of their last
+successful runs in the stage's account (boto3, see :func:`measure_runs`); each such line says which.
 
 What a run pays for is what the state machine starts: a DataBrew job or crawler that only runs on its
 own schedule (``AWS::DataBrew::Schedule``, a crawler's ``Schedule``) is priced per scheduled run, once a
@@ -25,11 +30,18 @@ import argparse
 import json
 import math
 import re
+import statistics
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from dap.aws.deployed import Deployed
 
 PRICES_PATH = Path(__file__).with_name("prices.json")
 GIB = 2**30
@@ -540,6 +552,31 @@ def glue_workers_used(job: GlueJob, input_bytes: float) -> int:
 
 # -- the estimate ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class RunMeasurement:
+    """What one job or crawler was billed per run: the median of its last successful runs in the account.
+
+    ``billed`` is per run: whole minutes for a DataBrew job (times its nodes to price it), DPU-seconds
+    for a Glue job or a crawler. ``runs == 0``: nothing to measure, the estimate keeps its assumption.
+    """
+
+    runs: int
+    billed: float = 0.0
+    execution_class: str = ""  # Glue jobs: the class most of the runs ran in ("" = the template's)
+    found: bool = True  # False: no such job or crawler in the account (not deployed)
+
+    def why_assumed(self) -> str:
+        """The note an assumed line carries when measuring was asked for but found nothing."""
+        return " (not deployed: nothing to measure)" if not self.found else " (no successful run to measure)"
+
+
+def _basis(measurement: RunMeasurement | None, measured: str, assumed: str) -> str:
+    """A line's basis: "measured: median of K runs, ..." or "assumed: ..." (and why, when measuring)."""
+    if measurement is not None and measurement.runs:
+        return f"measured: median of {measurement.runs} runs, {measured}"
+    return f"assumed: {assumed}" + (measurement.why_assumed() if measurement is not None else "")
+
+
+@dataclass(frozen=True)
 class Usage:
     """What a run does, where no template says it (defaults are documented in the output)."""
 
@@ -594,9 +631,14 @@ def estimate(
     prices: Mapping[str, float],
     *,
     stage: str = "dev",
-    measured: Mapping[str, float] = MEASURED,
+    measured: Mapping[str, Any] = MEASURED,
+    account_runs: Mapping[str, RunMeasurement] | None = None,
 ) -> Estimate:
-    """The line items. ``storage_retention``: ``noncurrent_version_retention_days`` etc. (stage config)."""
+    """The line items. ``storage_retention``: ``noncurrent_version_retention_days`` etc. (stage config).
+
+    ``account_runs`` (job or crawler name -> :class:`RunMeasurement`, from :func:`measure_runs`)
+    replaces the usage assumptions of the jobs and crawlers it measured; ``None``: nothing measured.
+    """
     est = Estimate(stage, usage, deployment)
     runs, rows = usage.runs_per_month, usage.rows
     add = est.items.append
@@ -674,22 +716,25 @@ def estimate(
         return " + ".join(parts) or "on demand only"
 
     # DataBrew node-minutes: per start by the state machine, plus the job's own schedule
+    brew_minimum = int(prices["databrew_minimum_minutes"])
+    # Each list call is written out (not passed as a bound method) so the IAM coverage test sees it.
     for job in deployment.databrew_jobs:
-        cost = databrew_job_cost(
-            job.nodes,
-            usage.databrew_minutes_per_job,
-            prices["databrew_node_hour"],
-            int(prices["databrew_minimum_minutes"]),
+        brew_run = (account_runs or {}).get(job.name)
+        minutes = (
+            brew_run.billed
+            if brew_run and brew_run.runs
+            else max(math.ceil(usage.databrew_minutes_per_job - 1e-9), brew_minimum)
         )
+        cost = databrew_job_cost(job.nodes, minutes, prices["databrew_node_hour"], brew_minimum)
         starts, scheduled = deployment.runs_per_month(job.name, runs)
+        node_minutes = f"{job.nodes} nodes x {minutes:g} min = ${cost:.4f}"
         add(
             LineItem(
                 "DataBrew",
                 f"{job.job_type.lower()} job {job.name[:38]}",
                 cost * starts,
                 cost * (starts * runs + scheduled),
-                f"{job.nodes} nodes x {math.ceil(usage.databrew_minutes_per_job)} min = ${cost:.4f}; "
-                + when(starts, scheduled),
+                _basis(brew_run, node_minutes, node_minutes) + "; " + when(starts, scheduled),
                 key=f"databrew.{job.job_type.lower()}",
             )
         )
@@ -707,20 +752,30 @@ def estimate(
         # measured on local[2], a proxy for one G.1X executor; more executors split the work
         processing = rows / 1e6 * measured[f"local_spark_{kind}_seconds_per_million_rows"]
         seconds = usage.glue_startup_seconds + processing / max(workers - 1, 1)
-        standard = glue_job_cost(used_job.dpus, seconds, prices["glue_etl_dpu_hour_standard"], minimum)
-        flex = glue_job_cost(used_job.dpus, seconds, prices["glue_etl_dpu_hour_flex"], minimum)
-        used = flex if job.execution_class == "FLEX" else standard
-        est.flex_alternative[job.name] = flex if job.execution_class != "FLEX" else standard
+        dpu_seconds = used_job.dpus * max(seconds, minimum)
+        glue_run = (account_runs or {}).get(job.name)
+        execution_class = job.execution_class
+        if glue_run and glue_run.runs:  # billed DPU-seconds of the real runs, in the class they ran in
+            dpu_seconds, execution_class = glue_run.billed, glue_run.execution_class or job.execution_class
+        standard = dpu_seconds * prices["glue_etl_dpu_hour_standard"] / 3600
+        flex = dpu_seconds * prices["glue_etl_dpu_hour_flex"] / 3600
+        used = flex if execution_class == "FLEX" else standard
+        est.flex_alternative[job.name] = flex if execution_class != "FLEX" else standard
         scaling = f"auto scaling, max {job.workers}" if job.auto_scaling else "fixed"
         starts = deployment.started_per_run.get(job.name, 0)
+        prices_both = f"standard ${standard:.4f}, Flex ${flex:.4f}"
         add(
             LineItem(
                 "Glue",
                 f"job {job.name[:48]} ({job.execution_class})",
                 used * starts,
                 used * starts * runs,
-                f"{used_job.dpus:g} DPU ({workers} x {job.worker_type}, {scaling}) x "
-                f"{max(seconds, minimum):.0f} s; standard ${standard:.4f}, Flex ${flex:.4f}",
+                _basis(
+                    glue_run,
+                    f"{dpu_seconds:.0f} DPU-s ran {execution_class}; {prices_both}",
+                    f"{used_job.dpus:g} DPU ({workers} x {job.worker_type}, {scaling}) x "
+                    f"{max(seconds, minimum):.0f} s; {prices_both}",
+                ),
                 key=f"glue.{kind}",
             )
         )
@@ -730,17 +785,33 @@ def estimate(
         prices["glue_crawler_dpu_hour"],
         prices["glue_crawler_minimum_seconds"],
     )
-    crawls = [deployment.runs_per_month(name, runs) for name in deployment.crawlers]
-    crawl_starts = sum(starts for starts, _ in crawls)
-    crawl_scheduled = sum(scheduled for _, scheduled in crawls)
+    assumed_crawl = (
+        f"{prices['glue_crawler_dpus']:g} DPU x max({usage.crawler_seconds:.0f} s, "
+        f"{prices['glue_crawler_minimum_seconds']:.0f} s minimum) = ${crawl:.4f} a crawl"
+    )
+    crawl_per_run = crawl_per_month = 0.0
+    crawl_starts, crawl_scheduled, crawl_bases = 0, 0.0, []
+    for name in deployment.crawlers:
+        starts, scheduled = deployment.runs_per_month(name, runs)
+        crawl_run = (account_runs or {}).get(name)
+        one = crawl
+        if crawl_run and crawl_run.runs:
+            one = crawl_run.billed * prices["glue_crawler_dpu_hour"] / 3600
+        crawl_per_run += one * starts
+        crawl_per_month += one * (starts * runs + scheduled)
+        crawl_starts, crawl_scheduled = crawl_starts + starts, crawl_scheduled + scheduled
+        measured_crawl = f"{crawl_run.billed / 3600 if crawl_run else 0:.3f} DPU-h = ${one:.4f} a crawl"
+        crawl_bases.append(
+            _basis(crawl_run, measured_crawl, assumed_crawl) + (f" ({name})" if crawl_run else "")
+        )
     add(
         LineItem(
             "Glue",
             f"{len(deployment.crawlers)} crawlers",
-            crawl * crawl_starts,
-            crawl * (crawl_starts * runs + crawl_scheduled),
-            f"{prices['glue_crawler_dpus']:g} DPU x max({usage.crawler_seconds:.0f} s, "
-            f"{prices['glue_crawler_minimum_seconds']:.0f} s minimum) = ${crawl:.4f} a crawl; "
+            crawl_per_run,
+            crawl_per_month,
+            "; ".join(dict.fromkeys(crawl_bases) or [f"assumed: {assumed_crawl}"])
+            + "; "
             + when(crawl_starts, crawl_scheduled),
             key="glue.crawlers",
         )
@@ -881,21 +952,214 @@ def format_estimate(est: Estimate) -> str:
         lines.append(f"  {job}: the other execution class would cost {alt:.4f} per run")
     assumed = [k for k, s in price_status().items() if s == "assumed"]
     lines.append(f"  assumed prices ({len(assumed)}): {', '.join(assumed)}")
-    lines.append(
-        f"  usage assumptions: DataBrew {u.databrew_minutes_per_job:g} min/job, Glue start-up "
-        f"{u.glue_startup_seconds:g} s, crawl {u.crawler_seconds:g} s, {u.s3_put_requests_per_run} PUT + "
-        f"{u.s3_get_requests_per_run} GET per run"
-    )
+    lines.append(f"  usage assumptions (--assume NAME=VALUE): {format_usage(u)}")
     return "\n".join(lines)
+
+
+# Usage fields --assume may set: all but the two that have flags of their own (--rows, --runs-per-month)
+ASSUMABLE = tuple(f.name for f in fields(Usage) if f.name not in ("rows", "runs_per_month"))
+
+
+def format_usage(usage: Usage) -> str:
+    """Every usage assumption as NAME=VALUE, the names ``--assume`` takes."""
+    return ", ".join(f"{name}={getattr(usage, name):g}" for name in ASSUMABLE)
+
+
+def parse_assumptions(texts: Sequence[str]) -> dict[str, float]:
+    """``["databrew_minutes_per_job=2"]`` -> ``{"databrew_minutes_per_job": 2.0}``, checked against
+    :class:`Usage` so a typo cannot silently leave the default in place: an unknown name, a value that
+    is not a finite number >= 0, or a fraction for a whole-number field is a CommandError."""
+    from dap.cli import CommandError
+
+    whole = {f.name for f in fields(Usage) if isinstance(f.default, int)}
+    out: dict[str, float] = {}
+    for text in texts:
+        name, sep, raw = (part.strip() for part in text.partition("="))
+        if not sep or not name:
+            raise CommandError(f"--assume {text!r}: expected NAME=VALUE, e.g. databrew_minutes_per_job=2")
+        if name not in ASSUMABLE:
+            raise CommandError(
+                f"--assume: unknown usage assumption {name!r}; valid names: {', '.join(ASSUMABLE)}"
+            )
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0:
+            raise CommandError(f"--assume {name}: {raw!r} is not a number >= 0")
+        if name in whole and not value.is_integer():
+            raise CommandError(f"--assume {name}: {raw!r} is not a whole number")
+        out[name] = int(value) if name in whole else value
+    return out
+
+
+# -- measured runs (--measured) ----------------------------------------------------------------------
+NOT_FOUND_CODES = frozenset({"EntityNotFoundException", "ResourceNotFoundException"})
+Run = Mapping[str, Any]
+
+
+def databrew_billed_minutes(run: Run, minimum_minutes: int = 1) -> int:
+    """A DataBrew run's ExecutionTime (seconds) in the whole minutes DataBrew bills per node."""
+    return max(math.ceil(float(run["ExecutionTime"]) / 60), minimum_minutes)
+
+
+def glue_billed_dpu_seconds(run: Run, job: GlueJob, minimum_seconds: float = 60) -> float:
+    """A Glue run's DPUSeconds when Glue reports it (auto-scaled and Flex runs: what it bills), else its
+    ExecutionTime x its capacity (MaxCapacity, or NumberOfWorkers x the worker type's DPUs, else the
+    template's) with the 1-minute minimum."""
+    if run.get("DPUSeconds") is not None:
+        return float(run["DPUSeconds"])
+    capacity = run.get("MaxCapacity")
+    if not capacity and run.get("NumberOfWorkers"):
+        per_worker = DPU_PER_WORKER.get(run.get("WorkerType") or job.worker_type, 1.0)
+        capacity = run["NumberOfWorkers"] * per_worker
+    return float(capacity or job.dpus) * max(float(run["ExecutionTime"]), minimum_seconds)
+
+
+def crawl_billed_dpu_seconds(crawl: Run, minimum_seconds: float = 600) -> float:
+    """A crawl's DPUHour as DPU-seconds, scaled up to the per-crawl minimum duration when it was shorter
+    (its DPUs stay what it used: DPU-hours / duration)."""
+    dpu_seconds = float(crawl["DPUHour"]) * 3600
+    if crawl.get("StartTime") and crawl.get("EndTime"):
+        took = (crawl["EndTime"] - crawl["StartTime"]).total_seconds()
+        if 0 < took < minimum_seconds:
+            dpu_seconds *= minimum_seconds / took
+    return dpu_seconds
+
+
+def _items(call: Callable[..., Mapping[str, Any]], key: str, **kwargs: Any) -> Iterator[Run]:
+    """Every item of a NextToken-paged list call (Glue's ListCrawls has no botocore paginator)."""
+    while True:
+        page = call(**kwargs)
+        yield from page.get(key, [])
+        if not page.get("NextToken"):
+            return
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def median_of_latest(
+    runs: Iterable[Run] | None,
+    time_key: str,
+    billed: Callable[[Run], float],
+    count: int,
+    median: Callable[[list[float]], float] = statistics.median,
+) -> RunMeasurement:
+    """The median billed usage of the ``count`` newest of ``runs`` (successful ones, already filtered);
+    ``None`` runs: the job or crawler does not exist. Glue runs also give the most common class."""
+    if runs is None:
+        return RunMeasurement(0, found=False)
+    latest = sorted(runs, key=lambda r: r[time_key], reverse=True)[:count]
+    if not latest:
+        return RunMeasurement(0)
+    classes = Counter(r["ExecutionClass"] for r in latest if r.get("ExecutionClass")).most_common(1)
+    return RunMeasurement(
+        len(latest), float(median([billed(r) for r in latest])), classes[0][0] if classes else ""
+    )
+
+
+def measure_runs(
+    deployed: Deployed, deployment: Deployment, prices: Mapping[str, float], count: int = 5
+) -> dict[str, RunMeasurement]:
+    """What the last ``count`` successful runs of each DataBrew job, Glue job and crawler of the templates
+    were billed, median per name, from the stage's account in its primary region (``deployed``).
+
+    The names are the synthesized ones (nothing hard-coded); a name still holding a CloudFormation token
+    cannot be looked up and keeps its assumption. Credentials and access errors are one-line
+    CommandErrors (:func:`dap.aws.deployed.aws_errors`); a job that is not deployed is not one.
+    DataBrew bills whole minutes, so its median is the upper median (a minute count of a real run).
+    """
+    deployed.check_identity()
+    databrew = deployed.client("databrew")
+    glue = deployed.client("glue")
+    out: dict[str, RunMeasurement] = {}
+
+    def measure(
+        what: str,
+        name: str,
+        call: Callable[..., Mapping[str, Any]],
+        fields_: tuple[str, str, str, str],  # (list field, state field, success state, time field)
+        billed: Callable[[Run], float],
+        needed: tuple[str, ...],  # a successful run counts if one of these billing fields is set
+        median: Callable[[list[float]], float] = statistics.median,
+        **kwargs: Any,
+    ) -> None:
+        if name.startswith("{"):  # a CloudFormation token, not a name
+            return
+        list_field, state_field, success, time_field = fields_
+        runs: list[Run] | None
+        with deployed.errors(f"read the runs of {what} {name}"):
+            try:
+                runs = list(_items(call, list_field, **kwargs))
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") not in NOT_FOUND_CODES:
+                    raise
+                runs = None
+        if runs is not None:
+            runs = [
+                r
+                for r in runs
+                if r.get(state_field) == success
+                and r.get(time_field)
+                and any(r.get(k) is not None for k in needed)
+            ]
+        out[name] = median_of_latest(runs, time_field, billed, count, median)
+
+    brew_minimum = int(prices["databrew_minimum_minutes"])
+    for brew in deployment.databrew_jobs:
+        measure(
+            "DataBrew job",
+            brew.name,
+            lambda **page: databrew.list_job_runs(**page),
+            ("JobRuns", "State", "SUCCEEDED", "StartedOn"),
+            lambda r: databrew_billed_minutes(r, brew_minimum),
+            needed=("ExecutionTime",),
+            median=statistics.median_high,
+            Name=brew.name,
+        )
+    for job in deployment.glue_jobs:
+        measure(
+            "Glue job",
+            job.name,
+            lambda **page: glue.get_job_runs(**page),
+            ("JobRuns", "JobRunState", "SUCCEEDED", "StartedOn"),
+            lambda r, j=job: glue_billed_dpu_seconds(r, j, prices["glue_etl_minimum_seconds"]),
+            needed=("DPUSeconds", "ExecutionTime"),
+            JobName=job.name,
+        )
+    for name in deployment.crawlers:
+        measure(
+            "crawler",
+            name,
+            lambda **page: glue.list_crawls(**page),
+            ("Crawls", "State", "COMPLETED", "StartTime"),
+            lambda r: crawl_billed_dpu_seconds(r, prices["glue_crawler_minimum_seconds"]),
+            needed=("DPUHour",),
+            CrawlerName=name,
+        )
+    return out
 
 
 GROWTH = (1, 10, 100)
 
 
-def growth(deployment: Deployment, retention: Mapping[str, int], usage: Usage, prices, stage: str) -> str:
+def growth(
+    deployment: Deployment,
+    retention: Mapping[str, int],
+    usage: Usage,
+    prices,
+    stage: str,
+    account_runs: Mapping[str, RunMeasurement] | None = None,
+) -> str:
     """One line: the month at 1x, 10x and 100x the rows, so the city sees how the bill grows."""
     months = [
-        estimate(deployment, retention, replace(usage, rows=usage.rows * f), prices, stage=stage).per_month
+        estimate(
+            deployment,
+            retention,
+            replace(usage, rows=usage.rows * f),
+            prices,
+            stage=stage,
+            account_runs=account_runs,
+        ).per_month
         for f in GROWTH
     ]
     figures = [f"{f}x ({usage.rows * f:,} rows) ${m:.2f}" for f, m in zip(GROWTH, months, strict=True)]
@@ -942,28 +1206,43 @@ def _setting(text: str) -> tuple[str, Any]:
         return name, raw
 
 
-def _run(args) -> int:
+def _run(args, deployed: Deployed | None = None) -> int:
+    """``dap cost``; ``deployed`` (tests) replaces the stage's boto3 clients for ``--measured``."""
     from dap.cli import CommandError
 
     if args.rows < 0:
         raise CommandError("--rows must be >= 0")
     if args.runs_per_month <= 0:
         raise CommandError("--runs-per-month must be > 0")
+    if args.runs is not None and not args.measured:
+        raise CommandError("--runs goes with --measured")
+    count = 5 if args.runs is None else args.runs
+    if count < 1:
+        raise CommandError("--runs must be >= 1")
     try:
         prices = load_prices()
     except (OSError, KeyError, ValueError) as exc:
         raise CommandError(f"cannot read {PRICES_PATH}: {exc}") from None
-    usage = Usage(rows=args.rows, runs_per_month=args.runs_per_month)
+    usage = replace(
+        Usage(rows=args.rows, runs_per_month=args.runs_per_month), **parse_assumptions(args.assume or [])
+    )
+    account_runs: dict[str, RunMeasurement] | None = None
 
     def estimate_of(stage: str | None, settings: Mapping[str, Any] | None = None) -> tuple[Estimate, str]:
+        nonlocal account_runs, deployed
         config, templates = synthesize_templates(stage, settings)
         deployment = read_templates(templates)
         retention = {
             "noncurrent_version_retention_days": config.storage.noncurrent_version_retention_days,
             "query_results_retention_days": config.storage.query_results_retention_days,
         }
-        est = estimate(deployment, retention, usage, prices, stage=config.stage)
-        return est, growth(deployment, retention, usage, prices, config.stage)
+        if args.measured:
+            from dap.aws.deployed import Deployed
+
+            deployed = deployed or Deployed.from_stage(config.stage)
+            account_runs = measure_runs(deployed, deployment, prices, count)
+        est = estimate(deployment, retention, usage, prices, stage=config.stage, account_runs=account_runs)
+        return est, growth(deployment, retention, usage, prices, config.stage, account_runs)
 
     current, current_growth = estimate_of(args.stage)
     if args.compare or args.set:
@@ -976,8 +1255,15 @@ def _run(args) -> int:
             print("changed: " + ", ".join(f"{name}={value!r}" for name, value in args.set))
         print(format_comparison(current, other, current.stage, other_name))
         print(f"{current.stage}: {current_growth}\n{other_name}: {other_growth}")
+        print(f"  usage assumptions (both sides): {format_usage(usage)}")
         return 0
     print(format_estimate(current))
+    if account_runs is not None and deployed is not None:
+        done = sum(1 for m in account_runs.values() if m.runs)
+        print(
+            f"  measured in {deployed.region}: median of the last {count} successful runs; {done} of "
+            f"{len(account_runs)} jobs and crawlers had runs, the others keep their assumptions"
+        )
     print(f"  {current_growth}")
     return 0
 
@@ -1001,5 +1287,20 @@ def register(commands) -> None:
         type=_setting,
         action="append",
         help="compare with this setting changed (repeatable), e.g. --set glue.max_workers=4",
+    )
+    side.add_argument(
+        "--measured",
+        action="store_true",
+        help="price the jobs and crawlers by their recent successful runs in the stage's account (boto3)",
+    )
+    parser.add_argument(
+        "--runs", type=int, help="with --measured: the median is of this many latest runs (default 5)"
+    )
+    parser.add_argument(
+        "--assume",
+        metavar="NAME=VALUE",
+        action="append",
+        help="set a usage assumption (repeatable; both sides of a comparison), e.g. "
+        "--assume databrew_minutes_per_job=2; the names are listed under the estimate",
     )
     parser.set_defaults(handler=_run)

@@ -179,7 +179,9 @@ class AlarmSettings:
     pipeline_freshness_days: int = setting(minimum=1, maximum=7)  # CloudWatch evaluates <= 7 days
     athena_daily_bytes_scanned: int = setting(minimum=1)
     dq_failed_row_rate: float = setting(minimum=0.0, maximum=1.0)
-    glue_job_max_minutes: int = setting(minimum=1, maximum=2880)  # "ETL jobs exceeding runtime thresholds"
+    # "ETL jobs exceeding runtime thresholds": every Glue job's delay notification (NotifyDelayAfter),
+    # one "Glue Job Run Status" event per run that outlasts it, alerted by the running-long rule
+    glue_job_max_minutes: int = setting(minimum=1, maximum=2880)
     access_denied_per_5_minutes: int = setting(minimum=1)  # S3 AccessDenied on the data buckets
 
 

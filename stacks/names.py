@@ -193,7 +193,7 @@ class DatasetNames:
             ("Step Functions state machine", self.state_machine),
             ("Lambda function", self.portal_ingest_function),
             ("EventBridge rule", self.portal_ingest_schedule),
-            ("CloudWatch alarm", f"{self.alarm_prefix}-pipeline-executions-timed-out"),
+            ("CloudWatch alarm", f"{self.alarm_prefix}-dq-failed-row-rate"),
         ]
         return [(what, name, NAME_LIMITS[what]) for what, name in named]
 

@@ -65,6 +65,7 @@ class ObservabilityStack(Stack):
                 glue_jobs=names.glue_jobs,
                 databrew_jobs=names.databrew_jobs,
                 crawlers=names.crawlers,
+                state_machine_arns=[d.state_machine_arn for d in names.datasets],
             ),
         )
 
@@ -77,6 +78,8 @@ class ObservabilityStack(Stack):
                 settings=config.alarms,
                 topic=self.alerts_topic,
                 glue_failure_rule_name=self.failure_events.glue_job_rule.rule_name,
+                execution_failure_rule_name=self.failure_events.execution_rule.rule_name,
+                glue_runtime_rule_name=self.failure_events.glue_runtime_rule.rule_name,
                 raw_bucket_name=raw_bucket.bucket_name,
                 curated_bucket_name=curated_bucket.bucket_name,
             ),
@@ -96,7 +99,7 @@ class ObservabilityStack(Stack):
             ),
         )
 
-        for dataset in names.datasets:  # each dataset's runs, freshness, job runtimes, rejected rows
+        for dataset in names.datasets:  # each dataset's freshness and rejected rows
             self.alarms.watch_dataset(dataset)
 
         trail = AuditTrail(

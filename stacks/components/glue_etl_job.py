@@ -82,6 +82,9 @@ class GlueEtlJobProps:
     arguments: Mapping[str, str]
     reads: Sequence[BucketPrefixes]
     writes: Sequence[BucketPrefixes]
+    # Glue's delay notification (alarms.glue_job_max_minutes): a run still going after this many minutes
+    # sends one "Glue Job Run Status" event, which the observability stack's running-long rule alerts on
+    notify_delay_minutes: int
     publishes_metrics: bool = False
     # one object written with a single PutObject (the quality report), granted on its exact key
     put_objects: Sequence[tuple[str, str]] = ()
@@ -136,11 +139,12 @@ class GlueEtlJob(Construct):
                 worker_type=glue.WorkerType.G_1X, number_of_workers=settings.max_workers
             ),
             timeout=Duration.minutes(settings.timeout_minutes),
+            notify_delay_after=Duration.minutes(props.notify_delay_minutes),
             max_retries=settings.max_retries,
             max_concurrent_runs=1,
             security_configuration=props.security_configuration,
             continuous_logging=glue.ContinuousLoggingProps(enabled=True),
-            enable_metrics=True,
+            enable_metrics=True,  # --enable-metrics: the dashboard's glue.driver.aggregate.elapsedTime
             enable_observability_metrics=True,
             default_arguments={
                 "--enable-auto-scaling": "true",

@@ -1,5 +1,5 @@
-"""The managed policy ``<prefix>-operator``: exactly what ``dap ingest | run | status | report`` call,
-for every dataset of the stage (each command takes ``--dataset``).
+"""The managed policy ``<prefix>-operator``: exactly what ``dap ingest | run | status | report`` and
+``dap cost --measured`` call, for every dataset of the stage (each command takes ``--dataset``).
 
 The ``dap`` commands run with an operator's own credentials; this policy is what the city attaches to
 the operators' roles. ``dap query`` runs Athena queries, which read the catalog and the data with the
@@ -56,7 +56,20 @@ class OperatorPolicy(Construct):
         csv_folders = [p for dataset, _ in props.datasets for p in csv_prefixes(dataset)]
         csv_objects = [s3_arn(self, props.curated_bucket_name, f"/{p}*") for p in csv_folders]
         machines, executions, profile_jobs = [], [], []
+        brew_jobs, glue_jobs, crawlers = [], [], []
         for _, dataset_names in props.datasets:
+            brew_jobs += [
+                stack.format_arn(service="databrew", resource="job", resource_name=job)
+                for job in dataset_names.databrew_jobs
+            ]
+            glue_jobs += [
+                stack.format_arn(service="glue", resource="job", resource_name=job)
+                for job in dataset_names.glue_jobs
+            ]
+            crawlers += [
+                stack.format_arn(service="glue", resource="crawler", resource_name=crawler)
+                for crawler in dataset_names.crawlers
+            ]
             machines.append(
                 stack.format_arn(
                     service="states",
@@ -141,6 +154,14 @@ class OperatorPolicy(Construct):
                     resources=executions,
                 ),
                 iam.PolicyStatement(sid="ReadQualityReport", actions=["s3:GetObject"], resources=reports),
+                # dap cost --measured: what the recent runs were billed
+                iam.PolicyStatement(
+                    sid="MeasureDataBrewRuns", actions=["databrew:ListJobRuns"], resources=brew_jobs
+                ),
+                iam.PolicyStatement(
+                    sid="MeasureGlueJobRuns", actions=["glue:GetJobRuns"], resources=glue_jobs
+                ),
+                iam.PolicyStatement(sid="MeasureCrawls", actions=["glue:ListCrawls"], resources=crawlers),
                 *csv_statements,
             ],
         )

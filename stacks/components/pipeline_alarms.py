@@ -1,8 +1,9 @@
 """CloudWatch alarms on the pipelines' health, cost and data quality, all acting on the alerts topic.
 
-Shared alarms (Glue failures of any job, bucket sizes, Athena spend, denied S3 requests) exist once;
-each dataset adds its own (its state machine's failures and freshness, its jobs' runtimes, its share of
-rejected rows), named ``<prefix>-<dataset-id>-...`` (``watch_dataset``).
+Shared alarms exist once, whatever the number of datasets (CloudWatch bills each alarm metric per
+month): failures of any state machine or Glue job, Glue runs past their runtime threshold, bucket
+sizes, Athena spend, denied S3 requests. Each dataset adds only the two that need its own metric
+(``watch_dataset``): its freshness and its share of rejected rows, named ``<prefix>-<dataset-id>-...``.
 
 Why alarms besides the failure events: an alarm also fires on what did *not* happen (no successful
 run for days), on slow drifts (bucket growth, Athena spend, the share of rejected rows), and keeps a
@@ -10,11 +11,15 @@ state and a history the events lack. Every metric is addressed by name (Platform
 CloudFormation reference into the pipeline stack.
 
 Metrics used (namespace, name, dimensions):
-- ``AWS/States`` ExecutionsFailed / ExecutionsTimedOut / ExecutionsSucceeded, ``StateMachineArn``;
-- ``AWS/Events`` TriggeredRules, ``RuleName`` of the Glue-failure rule: Glue itself publishes no
-  job-failure count (its ``glue.driver.*`` metrics count Spark tasks, which retry, need
-  ``--enable-metrics`` and stop at the driver's death), so the rule's match count is the failure count;
-  it is what ``aws_glue.Job.metric_failure()`` uses too, and it covers TIMEOUT and ERROR as well;
+- ``AWS/Events`` TriggeredRules, ``RuleName``: the match count of a FailureEvents rule, one alarm per
+  rule shared by every dataset. The Glue-failure rule: Glue itself publishes no job-failure count (its
+  ``glue.driver.*`` metrics count Spark tasks, which retry, and stop at the driver's death), so the
+  rule's match count is the failure count (what ``aws_glue.Job.metric_failure()`` uses too; it covers
+  TIMEOUT and ERROR as well). The execution-failure rule: FAILED and TIMED_OUT of every state machine
+  (the per-state-machine ``AWS/States`` ExecutionsFailed/TimedOut would be one alarm per dataset). The
+  running-long rule: Glue's own delay notification (each job's ``NotifyDelayAfter``), one event per
+  run that outlasts it;
+- ``AWS/States`` ExecutionsSucceeded, ``StateMachineArn`` (freshness);
 - ``AWS/S3`` BucketSizeBytes, ``BucketName`` + ``StorageType`` (daily, once a day);
 - ``AWS/Athena`` ProcessedBytes, ``WorkGroup`` (published when the workgroup has
   ``PublishCloudWatchMetricsEnabled``);
@@ -46,6 +51,8 @@ class PipelineAlarmsProps:
     settings: AlarmSettings
     topic: sns.ITopic
     glue_failure_rule_name: str
+    execution_failure_rule_name: str
+    glue_runtime_rule_name: str
     raw_bucket_name: str
     curated_bucket_name: str
 
@@ -80,6 +87,17 @@ def athena_bytes_metric(names: PlatformNames) -> cloudwatch.Metric:
     )
 
 
+def rule_matches_metric(rule_name: str) -> cloudwatch.Metric:
+    """How often an EventBridge rule matched in 5 minutes."""
+    return cloudwatch.Metric(
+        namespace="AWS/Events",
+        metric_name="TriggeredRules",
+        dimensions_map={"RuleName": rule_name},
+        statistic="Sum",
+        period=FAILURE_PERIOD,
+    )
+
+
 def quality_metric(
     names: PlatformNames, dataset_id: str, metric_name: str, statistic: str, period: Duration = DAILY
 ) -> cloudwatch.Metric:
@@ -105,20 +123,24 @@ class PipelineAlarms(Construct):
         names, settings = props.names, props.settings
         self.alarms: dict[str, cloudwatch.Alarm] = {}
 
-        self._alarm(
+        self._rule_alarm(
             "GlueJobFailures",
             slug="glue-job-failures",
-            description=f"A Glue job ({', '.join(names.glue_jobs)}) failed, timed out or errored "
-            f"(matches of EventBridge rule {props.glue_failure_rule_name})",
-            metric=cloudwatch.Metric(
-                namespace="AWS/Events",
-                metric_name="TriggeredRules",
-                dimensions_map={"RuleName": props.glue_failure_rule_name},
-                statistic="Sum",
-                period=FAILURE_PERIOD,
-            ),
-            threshold=1,
-            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            description="A pipeline Glue job failed, timed out or errored",
+            rule_name=props.glue_failure_rule_name,
+        )
+        self._rule_alarm(
+            "PipelineExecutionsFailed",
+            slug="pipeline-executions-failed",
+            description="A pipeline state machine execution failed or timed out",
+            rule_name=props.execution_failure_rule_name,
+        )
+        self._rule_alarm(
+            "GlueJobRuntime",
+            slug="glue-job-runtime",
+            description="A pipeline Glue job run passed Glue's delay notification (NotifyDelayAfter): "
+            f"longer than {settings.glue_job_max_minutes} minutes",
+            rule_name=props.glue_runtime_rule_name,
         )
 
         # Raw objects move to Standard-IA after N days, so the raw size is both storage classes.
@@ -165,22 +187,10 @@ class PipelineAlarms(Construct):
         )
 
     def watch_dataset(self, dataset: DatasetNames) -> None:
-        """The alarms of one dataset's pipeline, each named ``<prefix>-<dataset-id>-...``."""
+        """The two alarms that need the dataset's own metric, each named ``<prefix>-<dataset-id>-...``;
+        its failures and overlong Glue runs are counted by the shared rule alarms."""
         settings = self._props.settings
         scope = Construct(self, dataset.pascal)
-        for metric_name, slug in (
-            ("ExecutionsFailed", "executions-failed"),
-            ("ExecutionsTimedOut", "executions-timed-out"),
-        ):
-            self._alarm(
-                f"Pipeline{metric_name}",
-                slug=f"{dataset.slug}-pipeline-{slug}",
-                description=f"The state machine {dataset.state_machine} reported {metric_name}",
-                metric=state_machine_metric(dataset, metric_name, FAILURE_PERIOD),
-                threshold=1,
-                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                scope=scope,
-            )
         days = settings.pipeline_freshness_days
         self._alarm(
             "PipelineFreshness",
@@ -203,29 +213,6 @@ class PipelineAlarms(Construct):
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             scope=scope,
         )
-        for job in dataset.glue_jobs:
-            self.watch_glue_job_runtime(job, scope)
-
-    def watch_glue_job_runtime(self, job_name: str, scope: Construct | None = None) -> cloudwatch.Alarm:
-        """A run longer than the threshold (a warning before the job's timeout fails it): Glue's
-        ``glue.driver.aggregate.elapsedTime`` (ms, published every 30 s of a run with --enable-metrics),
-        all runs of the job, the largest value in 5 minutes."""
-        minutes = self._props.settings.glue_job_max_minutes
-        return self._alarm(
-            f"GlueJobRuntime{job_name.rsplit('-', 1)[-1].capitalize()}",
-            slug=f"glue-job-runtime-{job_name.removeprefix(self._props.alarm_prefix + '-')}",
-            description=f"Glue job {job_name} has been running longer than {minutes} minutes",
-            metric=cloudwatch.Metric(
-                namespace="Glue",
-                metric_name="glue.driver.aggregate.elapsedTime",
-                dimensions_map={"JobName": job_name, "JobRunId": "ALL", "Type": "count"},
-                statistic="Maximum",
-                period=FAILURE_PERIOD,
-            ),
-            threshold=minutes * 60_000,
-            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            scope=scope,
-        )
 
     def watch_access_denied(self, metric: cloudwatch.IMetric, buckets: str) -> cloudwatch.Alarm:
         """S3 refused requests on the data buckets (CloudTrail data events): probing, or a broken grant."""
@@ -236,6 +223,19 @@ class PipelineAlarms(Construct):
             description=f"At least {threshold} S3 request(s) on {buckets} were denied in 5 minutes",
             metric=metric,
             threshold=threshold,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        )
+
+    def _rule_alarm(self, construct_id: str, *, slug: str, description: str, rule_name: str) -> None:
+        """At least one match of a FailureEvents rule in 5 minutes (the rule itself mails the details).
+        The description names no job or state machine: the rule lists them, and a description stops at
+        1,024 characters, which a growing list of datasets would pass."""
+        self._alarm(
+            construct_id,
+            slug=slug,
+            description=f"{description} (matches of EventBridge rule {rule_name})",
+            metric=rule_matches_metric(rule_name),
+            threshold=1,
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         )
 

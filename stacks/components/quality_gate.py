@@ -29,6 +29,7 @@ class QualityGateProps:
     metrics_pipeline: str  # the Pipeline dimension of the row metrics (the job adds Dataset=<id>)
     declaration: s3_assets.Asset
     glue_settings: GlueSettings
+    glue_notify_delay_minutes: int  # alarms.glue_job_max_minutes: Glue's delay notification
     quality: QualitySettings
     key: kms.IKey
     security_configuration: glue.ISecurityConfiguration
@@ -59,6 +60,7 @@ class QualityGate(Construct):
                 script="quality_check.py",
                 description=f"Routes the cleaned {dataset.id} rows to quality_check/passed and /failed",
                 settings=props.glue_settings,
+                notify_delay_minutes=props.glue_notify_delay_minutes,
                 key=props.key,
                 security_configuration=props.security_configuration,
                 arguments={

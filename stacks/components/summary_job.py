@@ -48,6 +48,7 @@ class SummaryJobProps:
     stage: str  # the stage's resource prefix, shown in the run report
     declaration: s3_assets.Asset
     glue_settings: GlueSettings
+    glue_notify_delay_minutes: int  # alarms.glue_job_max_minutes: Glue's delay notification
     key: kms.IKey
     security_configuration: glue.ISecurityConfiguration
     transformed_bucket_name: str
@@ -68,6 +69,7 @@ class SummaryJob(Construct):
                 description=f"Builds the curated outputs of {dataset.id}: "
                 + ", ".join(o.table for o in dataset.outputs),
                 settings=props.glue_settings,
+                notify_delay_minutes=props.glue_notify_delay_minutes,
                 key=props.key,
                 security_configuration=props.security_configuration,
                 arguments={

@@ -18,12 +18,11 @@ def test_kms_keys_platform_and_replica(dev_deployment):
 
 
 def test_alarms_and_dashboards(dev_deployment):
-    # 11 in Observability (5 shared: Glue failures, raw and curated size, Athena bytes, access denied; the
-    # dataset's 6: executions failed and timed out, freshness, rejected rows, a runtime alarm per Glue job),
-    # the portal-ingest errors alarm
-    assert dev_deployment.alarms == 12
+    # 9 in Observability (7 shared: Glue failures, execution failures, Glue runtime, raw and curated size,
+    # Athena bytes, access denied; the dataset's 2: freshness, rejected rows), the portal-ingest errors alarm
+    assert dev_deployment.alarms == 10
     # the raw-bucket size alarm is metric math over two storage classes: 2 billed metrics
-    assert dev_deployment.alarm_metrics == 13
+    assert dev_deployment.alarm_metrics == 11
     assert dev_deployment.high_resolution_alarm_metrics == 0
     assert dev_deployment.dashboards == 1
 

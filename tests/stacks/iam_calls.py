@@ -103,6 +103,9 @@ BOTO3_CALLS: dict[tuple[str, str], Call] = {
     ("s3", "delete_object"): Call(("s3:DeleteObject",), SAR_PAGES["s3"]),
     ("sns", "publish"): Call(("sns:Publish",), SAR_PAGES["sns"]),
     ("databrew", "start_job_run"): Call(("databrew:StartJobRun",), SAR_PAGES["databrew"]),
+    ("databrew", "list_job_runs"): Call(("databrew:ListJobRuns",), SAR_PAGES["databrew"]),
+    ("glue", "get_job_runs"): Call(("glue:GetJobRuns",), SAR_PAGES["glue"]),
+    ("glue", "list_crawls"): Call(("glue:ListCrawls",), SAR_PAGES["glue"]),
     ("s3", "list_objects_v2"): Call(("s3:ListBucket",), SAR_PAGES["s3"], "through get_paginator"),
     ("cloudwatch", "put_metric_data"): Call(("cloudwatch:PutMetricData",), DOC_CW_NAMESPACE),
     ("stepfunctions", "start_execution"): Call(("states:StartExecution",), SAR_PAGES["states"]),
@@ -570,6 +573,15 @@ def expected_grants(ctx: Context) -> list[Expected]:
             "arn:{partition}:databrew:{region}:{account}:job/{j}", j=dn.databrew_profile_job
         )
         b.add("operator", BOTO3_CALLS[("databrew", "start_job_run")], [profile_job], "dap profile")
+        # dap cost --measured: the billed time of each job's and crawler's recent runs
+        brew_jobs = [
+            ctx.fmt("arn:{partition}:databrew:{region}:{account}:job/{j}", j=j) for j in dn.databrew_jobs
+        ]
+        b.add("operator", BOTO3_CALLS[("databrew", "list_job_runs")], brew_jobs, "dap cost --measured")
+        glue_jobs = [ctx.fmt("arn:{partition}:glue:{region}:{account}:job/{j}", j=j) for j in dn.glue_jobs]
+        b.add("operator", BOTO3_CALLS[("glue", "get_job_runs")], glue_jobs, "dap cost --measured")
+        crawlers = [ctx.fmt("arn:{partition}:glue:{region}:{account}:crawler/{c}", c=c) for c in dn.crawlers]
+        b.add("operator", BOTO3_CALLS[("glue", "list_crawls")], crawlers, "dap cost --measured")
         report = [ctx.s3("transformed", layout.quality_report_key)]
         b.add("operator", BOTO3_CALLS[("s3", "get_object")], report, "dap status reads the quality report")
         # dap ingest --from-portal (lambdas/portal_ingest/ingest.py): multipart upload to the staging key,
@@ -608,6 +620,7 @@ CALLERS_BY_FILE = {
     "dap/operations.py": ("operator", "analyst"),
     "dap/aws/deployed.py": ("operator",),
     "dap/report.py": ("operator",),
+    "dap/cost.py": ("operator",),  # dap cost --measured
     "lambdas/portal_ingest/ingest.py": ("operator", "portal_ingest:*"),  # dap ingest --from-portal, Lambda
     "lambdas/portal_ingest/handler.py": ("portal_ingest:*",),
 }

@@ -54,6 +54,13 @@ class FailureKind:
     reason_field: str  # the detail field that says why; the alert must carry it
     failures: tuple[str, ...]
     non_failures: tuple[str, ...]
+    name_property: str = "Name"  # the resource property holding its name
+    field_format: str = "{name}"  # how the event's name field spells it ({region} and {account} too)
+
+    def field(self, name: str, synth) -> str:
+        """What AWS puts in ``name_field`` for our resource ``name``."""
+        config = synth.config
+        return self.field_format.format(name=name, region=config.primary_region, account=config.account)
 
 
 FAILURE_KINDS = {
@@ -65,6 +72,30 @@ FAILURE_KINDS = {
         "message",
         failures=("glue_job_failed", "glue_job_timeout"),
         non_failures=("glue_job_succeeded", "glue_job_stopped"),
+    ),
+    "Glue job running long": FailureKind(  # Glue's delay notification (the job's NotifyDelayAfter)
+        "aws.glue",
+        "Glue Job Run Status",
+        "jobName",
+        "AWS::Glue::Job",
+        "message",
+        failures=(
+            "glue_job_run_status_starting",
+            "glue_job_run_status_running",
+            "glue_job_run_status_stopping",
+        ),
+        non_failures=("glue_job_succeeded", "glue_job_failed"),  # the state changes are the Glue job rule's
+    ),
+    "State machine": FailureKind(
+        "aws.states",
+        "Step Functions Execution Status Change",
+        "stateMachineArn",
+        "AWS::StepFunctions::StateMachine",
+        "status",  # the documented samples carry no error or cause
+        failures=("step_functions_execution_failed", "step_functions_execution_timed_out"),
+        non_failures=("step_functions_execution_succeeded", "step_functions_execution_aborted"),
+        name_property="StateMachineName",
+        field_format="arn:aws:states:{region}:{account}:stateMachine:{name}",
     ),
     "DataBrew job": FailureKind(
         "aws.databrew",
@@ -125,11 +156,12 @@ def rules_of_kind(synth, kind: str) -> dict[str, dict[str, Any]]:
     return found
 
 
-def resource_names(synth, resource_type: str) -> list[str]:
-    """The names the pipeline really gives its resources (what AWS puts in the events)."""
-    names = [r["Properties"]["Name"] for r in synth.resources("Pipeline", resource_type).values()]
-    assert names and all(isinstance(n, str) for n in names), f"Pipeline {resource_type} names: {names}"
-    return sorted(names)
+def resource_names(synth, kind: FailureKind) -> list[str]:
+    """The names the pipeline really gives its resources, as AWS puts them in the events."""
+    resources = synth.resources("Pipeline", kind.resource_type).values()
+    names = [r["Properties"][kind.name_property] for r in resources]
+    assert names and all(isinstance(n, str) for n in names), f"Pipeline {kind.resource_type} names: {names}"
+    return sorted(kind.field(name, synth) for name in names)
 
 
 def in_our_account(event: dict[str, Any], synth) -> dict[str, Any]:
@@ -300,10 +332,10 @@ def test_every_event_rule_has_documented_samples(synthesized):
 @pytest.mark.parametrize("kind_name", FAILURE_KINDS)
 def test_failure_rule_matches_documented_failures_of_each_pipeline_resource_only(synthesized, kind_name):
     kind = FAILURE_KINDS[kind_name]
-    watched = resource_names(synthesized, kind.resource_type)
+    watched = resource_names(synthesized, kind)
     others = [
         sample(kind.failures[0])["detail"][kind.name_field],  # the documentation's own name
-        f"{synthesized.config.resource_prefix}-unrelated",  # our prefix, not our resource
+        kind.field(f"{synthesized.config.resource_prefix}-unrelated", synthesized),  # our prefix, not ours
         *(f"{name}-copy" for name in watched),  # our name as a prefix only
     ]
     problems = [
@@ -385,6 +417,31 @@ PLANTED_FAILURE_PATTERNS = {
     ),
     "wrong detail field": ("Glue crawler", ("detail",), {"jobName": ["x"], "state": ["Failed"]}, "misses"),
     "wrong detail-type": ("Glue job", ("detail-type",), ["Glue Job Run Status"], "misses"),
+    "execution ABORTED alerted too": (
+        "State machine",
+        ("detail", "status"),
+        ["FAILED", "TIMED_OUT", "ABORTED"],
+        "alerts on",
+    ),
+    "execution timeout in Glue's spelling": (
+        "State machine",
+        ("detail", "status"),
+        ["FAILED", "TIMEOUT"],
+        "misses",
+    ),
+    "state machine by name, not ARN": (
+        "State machine",
+        ("detail", "stateMachineArn"),
+        ["vdap-dev-business-licences-pipeline"],
+        "misses",
+    ),
+    "running long on state changes": (
+        "Glue job running long",
+        ("detail-type",),
+        ["Glue Job State Change"],
+        "misses",
+    ),
+    "running long only while RUNNING": ("Glue job running long", ("detail", "state"), ["RUNNING"], "misses"),
 }
 
 
@@ -398,9 +455,9 @@ def test_failure_check_catches_a_planted_pattern_defect(synthesize, planted):
         node = node[part]
     node[path[-1]] = value
     kind = FAILURE_KINDS[kind_name]
-    watched = resource_names(synth, kind.resource_type)
+    watched = resource_names(synth, kind)
     problems = failure_rule_problems(
-        rule_id, props["EventPattern"], kind, watched, ["vdap-dev-unrelated"], synth
+        rule_id, props["EventPattern"], kind, watched, [kind.field("vdap-dev-unrelated", synth)], synth
     )
     assert any(expected in p for p in problems), problems
 
@@ -423,6 +480,13 @@ def test_failure_check_catches_a_planted_pattern_defect(synthesize, planted):
         ("DataBrew job", "detail-message", "$.detail.severity", "does not carry detail.message"),
         ("Glue job", "detail-jobName", "$.detail['jobName']", "outside the JSON path syntax"),
         ("Glue crawler", "aws.events.rule-name", "$.detail.crawlerName", "reserved variable name"),
+        (  # why the execution alert reads no error or cause
+            "State machine",
+            "detail-error",
+            "$.detail.error",
+            "absent from AWS's documented step_functions_execution_failed",
+        ),
+        ("Glue job running long", "detail-message", "$.detail.jobName", "does not carry detail.message"),
     ],
 )
 def test_transformer_check_catches_a_planted_path(synthesize, kind_name, variable, path, expected):

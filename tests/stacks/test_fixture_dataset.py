@@ -73,12 +73,26 @@ def test_its_resources_follow_its_declaration(trees):
 
 
 def test_its_alarms_watch_it(trees):
+    """Its own metrics get its two alarms; its failures and overlong Glue runs join the shared rules."""
+    names = trees.dataset_names(DATASET)
     alarms = {
         a["Properties"]["AlarmName"]
         for a in trees.resources("Observability", "AWS::CloudWatch::Alarm").values()
     }
-    for slug in ("pipeline-executions-failed", "pipeline-freshness", "dq-failed-row-rate"):
-        assert f"vdap-dev-street-trees-{slug}" in alarms
+    assert sorted(a for a in alarms if a.startswith(names.base)) == [
+        "vdap-dev-street-trees-dq-failed-row-rate",
+        "vdap-dev-street-trees-pipeline-freshness",
+    ]
+    assert {"vdap-dev-pipeline-executions-failed", "vdap-dev-glue-job-runtime"} <= alarms
+    patterns = {
+        r["Properties"]["Name"]: r["Properties"]["EventPattern"]["detail"]
+        for r in trees.resources("Observability", "AWS::Events::Rule").values()
+    }
+    assert patterns["vdap-dev-pipeline-execution-failed"]["stateMachineArn"] == [names.state_machine_arn]
+    assert patterns["vdap-dev-glue-job-running-long"]["jobName"] == list(names.glue_jobs)
+    for job in names.glue_jobs:
+        notify = pipeline_named(trees, "AWS::Glue::Job", job)["NotificationProperty"]
+        assert notify == {"NotifyDelayAfter": trees.config.alarms.glue_job_max_minutes}
 
 
 def test_cdk_nag_cfn_lint_and_the_iam_table_hold_for_it(trees):

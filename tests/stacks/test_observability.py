@@ -137,22 +137,48 @@ def test_storage_never_refers_to_observability(synthesized):
 # ---- failure events ---------------------------------------------------------------------------
 
 EXPECTED_RULES = {
-    # rule suffix: (source, detail-type, name field, which PlatformNames, states)
+    # rule suffix: (source, detail-type, name field, which PlatformNames, the rest of detail)
     "glue-job-failed": (
         "aws.glue",
         "Glue Job State Change",
         "jobName",
         "glue",
-        ["FAILED", "TIMEOUT", "ERROR"],
+        {"state": ["FAILED", "TIMEOUT", "ERROR"]},
     ),
     "databrew-job-failed": (
         "aws.databrew",
         "DataBrew Job State Change",
         "jobName",
         "databrew",
-        ["FAILED", "TIMEOUT"],
+        {"state": ["FAILED", "TIMEOUT"]},
     ),
-    "crawler-failed": ("aws.glue", "Glue Crawler State Change", "crawlerName", "crawlers", ["Failed"]),
+    "crawler-failed": (
+        "aws.glue",
+        "Glue Crawler State Change",
+        "crawlerName",
+        "crawlers",
+        {"state": ["Failed"]},
+    ),
+    "pipeline-execution-failed": (
+        "aws.states",
+        "Step Functions Execution Status Change",
+        "stateMachineArn",
+        "state machines",
+        {"status": ["FAILED", "TIMED_OUT"]},  # not ABORTED: someone stopped it
+    ),
+    # Glue's delay notification: sent once per run that outlasts the job's NotifyDelayAfter, any state
+    "glue-job-running-long": ("aws.glue", "Glue Job Run Status", "jobName", "glue", {}),
+}
+# what each alert says, around the resource's name
+EXPECTED_MESSAGES = {
+    "glue-job-failed": "run <detail-jobRunId> ended <detail-state>: <detail-message>",
+    "databrew-job-failed": "run <detail-jobRunId> ended <detail-state>: <detail-message>",
+    "crawler-failed": "failed: <detail-errorMessage>",
+    "pipeline-execution-failed": "Pipeline execution <detail-name> of <detail-stateMachineArn> ended "
+    "<detail-status>; its error and cause: aws stepfunctions describe-execution --execution-arn "
+    "<detail-executionArn>",
+    "glue-job-running-long": "run <detail-jobRunId> has run longer than "
+    "<detail-notificationCondition-NotifyDelayAfter> minutes (started <detail-startedOn>): <detail-message>",
 }
 
 
@@ -162,6 +188,7 @@ def watched(names: PlatformNames, kind: str) -> list[str]:
         "glue": list(names.glue_jobs),
         "databrew": list(names.databrew_jobs),
         "crawlers": list(names.crawlers),
+        "state machines": [d.state_machine_arn for d in names.datasets],
     }[kind]
 
 
@@ -169,20 +196,20 @@ def watched(names: PlatformNames, kind: str) -> list[str]:
 def test_failure_rule_matches_the_pipelines_resources_by_name(synthesized, suffix):
     config = synthesized.config
     names = PlatformNames.of(config)
-    source, detail_type, name_field, kind, states = EXPECTED_RULES[suffix]
+    source, detail_type, name_field, kind, detail = EXPECTED_RULES[suffix]
     rule = rules(synthesized)[f"{config.resource_prefix}-{suffix}"]
     assert rule["State"] == "ENABLED"
     assert rule["EventPattern"] == {
         "source": [source],
         "detail-type": [detail_type],
-        "detail": {name_field: watched(names, kind), "state": states},
+        "detail": {name_field: watched(names, kind), **detail},
     }
 
 
 @pytest.mark.parametrize("suffix", sorted(EXPECTED_RULES))
 def test_failure_rule_sends_a_readable_message_to_the_topic(synthesized, suffix):
     config = synthesized.config
-    _source, _detail_type, name_field, _kind, _states = EXPECTED_RULES[suffix]
+    name_field = EXPECTED_RULES[suffix][2]
     (target,) = rules(synthesized)[f"{config.resource_prefix}-{suffix}"]["Targets"]
     assert target["Arn"] == topic_ref(synthesized)
     assert "RoleArn" not in target  # EventBridge publishes as its service principal (topic policy)
@@ -191,11 +218,9 @@ def test_failure_rule_sends_a_readable_message_to_the_topic(synthesized, suffix)
     assert paths[f"detail-{name_field}"] == f"$.detail.{name_field}"
     template = json.loads(transformer["InputTemplate"])  # a quoted string: SNS mails plain text
     assert f"<detail-{name_field}>" in template
-    if name_field == "jobName":
-        assert paths["detail-jobRunId"] == "$.detail.jobRunId"
-        assert "run <detail-jobRunId> ended <detail-state>: <detail-message>" in template
-    else:
-        assert "failed: <detail-errorMessage>" in template
+    assert EXPECTED_MESSAGES[suffix] in template
+    for variable in re.findall(r"<([^>]+)>", template):  # every placeholder is filled from the event
+        assert variable in paths, variable
 
 
 # ---- alarms -----------------------------------------------------------------------------------
@@ -204,9 +229,9 @@ def test_failure_rule_sends_a_readable_message_to_the_topic(synthesized, suffix)
 def test_every_alarm_is_prefixed_and_alerts_the_topic(synthesized):
     config = synthesized.config
     found = alarms(synthesized)
-    # shared: Glue failures, raw and curated size, Athena bytes, access denied; per dataset: executions
-    # failed and timed out, freshness, rejected rows, a runtime alarm per Glue job
-    assert len(found) == 5 + 6 * len(config.datasets)
+    # shared: Glue failures, execution failures, Glue runtime, raw and curated size, Athena bytes, access
+    # denied; per dataset: freshness, rejected rows
+    assert len(found) == 7 + 2 * len(config.datasets)
     for name, props in found.items():
         assert name.startswith(f"{config.resource_prefix}-"), name
         assert props["AlarmActions"] == [topic_ref(synthesized)], name
@@ -214,22 +239,18 @@ def test_every_alarm_is_prefixed_and_alerts_the_topic(synthesized):
         assert props.get("InsufficientDataActions") is None, name
 
 
-def test_each_glue_job_has_a_runtime_alarm_at_the_configured_minutes(synthesized):
+def test_every_glue_job_sends_glues_delay_notification_at_the_configured_minutes(synthesized):
+    """The running-long rule only hears from jobs that have NotifyDelayAfter."""
     config = synthesized.config
-    assert len(PlatformNames.of(config).glue_jobs) == 2 * len(config.datasets)
-    for job in PlatformNames.of(config).glue_jobs:
-        props = alarms(synthesized)[
-            f"{config.resource_prefix}-glue-job-runtime-{job.removeprefix(config.resource_prefix + '-')}"
-        ]
-        assert (props["Namespace"], props["MetricName"], props["Statistic"]) == (
-            "Glue",
-            "glue.driver.aggregate.elapsedTime",
-            "Maximum",
-        )
-        assert dims(props) == {"JobName": job, "JobRunId": "ALL", "Type": "count"}
-        assert props["Threshold"] == config.alarms.glue_job_max_minutes * 60_000  # milliseconds
-        assert props["ComparisonOperator"] == "GreaterThanThreshold"
-        assert props["AlarmActions"] == [topic_ref(synthesized)]
+    jobs = {
+        r["Properties"]["Name"]: r["Properties"]
+        for r in synthesized.resources("Pipeline", "AWS::Glue::Job").values()
+    }
+    assert sorted(jobs) == sorted(PlatformNames.of(config).glue_jobs)
+    for name, job in jobs.items():
+        assert job["NotificationProperty"] == {"NotifyDelayAfter": config.alarms.glue_job_max_minutes}, name
+        assert config.alarms.glue_job_max_minutes < job["Timeout"], name  # a warning before the timeout
+        assert "--enable-metrics" in job["DefaultArguments"], name  # the dashboard's elapsed time
 
 
 def test_access_denied_on_the_data_buckets_is_counted_from_the_trail_and_alarmed(synthesized):
@@ -261,36 +282,50 @@ def test_access_denied_on_the_data_buckets_is_counted_from_the_trail_and_alarmed
     assert metric_filter["Properties"]["LogGroupName"]["Ref"] in trail_groups
 
 
-@pytest.mark.parametrize("metric", ["ExecutionsFailed", "ExecutionsTimedOut"])
-def test_state_machine_failures_alarm_at_the_first_one(synthesized, dataset_id, metric):
-    config = synthesized.config
-    dataset = PlatformNames.of(config).dataset(dataset_id)
-    slug = {"ExecutionsFailed": "executions-failed", "ExecutionsTimedOut": "executions-timed-out"}[metric]
-    props = alarms(synthesized)[f"{dataset.base}-pipeline-{slug}"]
-    assert (props["Namespace"], props["MetricName"], props["Statistic"]) == ("AWS/States", metric, "Sum")
-    assert dims(props) == {"StateMachineArn": dataset.state_machine_arn}
-    assert props["AlarmActions"] == [topic_ref(synthesized)]
-    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    assert props["Threshold"] == 1
-    assert props["Period"] == 300
-    assert props["TreatMissingData"] == "notBreaching"
+RULE_ALARMS = {
+    # alarm slug: (rule suffix, what the description says)
+    "glue-job-failures": ("glue-job-failed", "failed, timed out or errored"),
+    "pipeline-executions-failed": ("pipeline-execution-failed", "execution failed or timed out"),
+    "glue-job-runtime": ("glue-job-running-long", "longer than {minutes} minutes"),
+}
 
 
-def test_glue_failures_alarm_counts_the_glue_failure_rule(synthesized):
+@pytest.mark.parametrize("slug", sorted(RULE_ALARMS))
+def test_shared_alarm_counts_its_rules_matches_at_the_first_one(synthesized, slug):
     config = synthesized.config
-    props = alarms(synthesized)[f"{config.resource_prefix}-glue-job-failures"]
+    suffix, says = RULE_ALARMS[slug]
+    props = alarms(synthesized)[f"{config.resource_prefix}-{slug}"]
     assert (props["Namespace"], props["MetricName"], props["Statistic"]) == (
         "AWS/Events",
         "TriggeredRules",
         "Sum",
     )
-    rule_ids = [
+    (rule_id,) = [
         logical_id
         for logical_id, r in synthesized.resources(STACK, "AWS::Events::Rule").items()
-        if r["Properties"]["Name"] == f"{config.resource_prefix}-glue-job-failed"
+        if r["Properties"]["Name"] == f"{config.resource_prefix}-{suffix}"
     ]
-    assert dims(props) == {"RuleName": {"Ref": rule_ids[0]}}
+    assert dims(props) == {"RuleName": {"Ref": rule_id}}
     assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
+    assert (props["Period"], props["EvaluationPeriods"]) == (300, 1)
+    assert props["TreatMissingData"] == "notBreaching"
+    assert props["AlarmActions"] == [topic_ref(synthesized)]
+    parts = props["AlarmDescription"]["Fn::Join"][1]
+    assert parts[1] == {"Ref": rule_id}
+    assert says.format(minutes=config.alarms.glue_job_max_minutes) in parts[0]
+
+
+def test_a_dataset_adds_only_its_freshness_and_quality_alarms(synthesize):
+    """Failures and overlong runs of every dataset share one rule and one alarm each (CloudWatch bills
+    per alarm metric-month): a second dataset adds its two metric alarms and nothing else."""
+    both = synthesize("dev")
+    one = synthesize("dev", datasets=[{"id": "business_licences"}])
+    (second,) = [d for d in both.names.datasets if d.dataset_id != "business_licences"]
+    assert len(one.config.datasets) == 1
+    added = sorted(set(alarms(both)) - set(alarms(one)))
+    assert added == [f"{second.base}-dq-failed-row-rate", f"{second.base}-pipeline-freshness"]
+    assert set(alarms(one)) <= set(alarms(both))
+    assert sorted(rules(both)) == sorted(rules(one))  # the rules grow their patterns, not in number
 
 
 def test_raw_bucket_size_sums_standard_and_infrequent_access(synthesized):
