@@ -717,7 +717,6 @@ def estimate(
 
     # DataBrew node-minutes: per start by the state machine, plus the job's own schedule
     brew_minimum = int(prices["databrew_minimum_minutes"])
-    # Each list call is written out (not passed as a bound method) so the IAM coverage test sees it.
     for job in deployment.databrew_jobs:
         brew_run = (account_runs or {}).get(job.name)
         minutes = (
@@ -1105,6 +1104,7 @@ def measure_runs(
         out[name] = median_of_latest(runs, time_field, billed, count, median)
 
     brew_minimum = int(prices["databrew_minimum_minutes"])
+    # Each list call is written out (not passed as a bound method) so the IAM coverage test sees it.
     for brew in deployment.databrew_jobs:
         measure(
             "DataBrew job",
