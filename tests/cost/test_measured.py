@@ -35,22 +35,6 @@ def reuse_synth(monkeypatch, dev_synth):
 
 
 @pytest.fixture
-def aws_env(monkeypatch, tmp_path):
-    """Fake credentials, no profile files, moto's account as the stage's account."""
-    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-    empty = tmp_path / "empty-aws-file"
-    empty.write_text("")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("DAP_ACCOUNT_ID", ACCOUNT)
-
-
-@pytest.fixture
 def moto_glue(aws_env):
     """moto with job runs and crawls that finish at once (SUCCEEDED / COMPLETED)."""
     with mock_aws():

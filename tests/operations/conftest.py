@@ -63,22 +63,6 @@ def bucket(purpose: str) -> str:
 
 
 @pytest.fixture
-def aws_env(monkeypatch, tmp_path):
-    """Fake credentials, the stage's region, moto's account as the stage account, no real profiles."""
-    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-    empty = tmp_path / "empty-aws-file"
-    empty.write_text("")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("DAP_ACCOUNT_ID", ACCOUNT)
-
-
-@pytest.fixture
 def aws(aws_env):
     # keep boto3's default session between tests: it would reload every service model each time
     config = {"stepfunctions": {"execute_state_machine": True}, "core": {"reset_boto3_session": False}}
