@@ -64,12 +64,13 @@ class FailureEventsProps:
     state_machine_arns: Sequence[str]
 
 
-def _job_message(service: str) -> events.RuleTargetInput:
-    field = events.EventField.from_path
-    return events.RuleTargetInput.from_text(
-        f"{service} job {field('$.detail.jobName')} run {field('$.detail.jobRunId')} ended "
-        f"{field('$.detail.state')}: {field('$.detail.message')} "
-        f"(account {field('$.account')}, {field('$.region')}, {field('$.time')})"
+_field = events.EventField.from_path
+
+
+def _job_message(service: str) -> str:
+    return (
+        f"{service} job {_field('$.detail.jobName')} run {_field('$.detail.jobRunId')} ended "
+        f"{_field('$.detail.state')}: {_field('$.detail.message')}"
     )
 
 
@@ -79,58 +80,45 @@ class FailureEvents(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: FailureEventsProps) -> None:
         super().__init__(scope, construct_id)
-        self.glue_job_rule = events.Rule(
-            self,
+        self._props = props
+        self.glue_job_rule = self._rule(
             "GlueJobFailed",
-            rule_name=f"{props.rule_prefix}-glue-job-failed",
-            description="A pipeline Glue job run failed, timed out or errored",
-            event_pattern=events.EventPattern(
+            "glue-job-failed",
+            "A pipeline Glue job run failed, timed out or errored",
+            events.EventPattern(
                 source=["aws.glue"],
                 detail_type=["Glue Job State Change"],
                 detail={"jobName": list(props.glue_jobs), "state": list(GLUE_JOB_FAILED_STATES)},
             ),
-            targets=[TopicTarget(props.topic, _job_message("Glue"))],
+            _job_message("Glue"),
         )
-        self.databrew_job_rule = events.Rule(
-            self,
+        self.databrew_job_rule = self._rule(
             "DataBrewJobFailed",
-            rule_name=f"{props.rule_prefix}-databrew-job-failed",
-            description="A pipeline DataBrew job run failed or timed out",
-            event_pattern=events.EventPattern(
+            "databrew-job-failed",
+            "A pipeline DataBrew job run failed or timed out",
+            events.EventPattern(
                 source=["aws.databrew"],
                 detail_type=["DataBrew Job State Change"],
                 detail={"jobName": list(props.databrew_jobs), "state": list(DATABREW_JOB_FAILED_STATES)},
             ),
-            targets=[TopicTarget(props.topic, _job_message("DataBrew"))],
+            _job_message("DataBrew"),
         )
-        field = events.EventField.from_path
-        self.crawler_rule = events.Rule(
-            self,
+        self.crawler_rule = self._rule(
             "CrawlerFailed",
-            rule_name=f"{props.rule_prefix}-crawler-failed",
-            description="A pipeline Glue crawler run failed",
-            event_pattern=events.EventPattern(
+            "crawler-failed",
+            "A pipeline Glue crawler run failed",
+            events.EventPattern(
                 source=["aws.glue"],
                 detail_type=["Glue Crawler State Change"],
                 detail={"crawlerName": list(props.crawlers), "state": list(CRAWLER_FAILED_STATES)},
             ),
-            targets=[
-                TopicTarget(
-                    props.topic,
-                    events.RuleTargetInput.from_text(
-                        f"Glue crawler {field('$.detail.crawlerName')} failed: "
-                        f"{field('$.detail.errorMessage')} "
-                        f"(account {field('$.account')}, {field('$.region')}, {field('$.time')})"
-                    ),
-                )
-            ],
+            f"Glue crawler {_field('$.detail.crawlerName')} failed: {_field('$.detail.errorMessage')}",
         )
-        self.execution_rule = events.Rule(
-            self,
+        self.execution_rule = self._rule(
             "PipelineExecutionFailed",
-            rule_name=f"{props.rule_prefix}-pipeline-execution-failed",
-            description="A pipeline state machine execution failed or timed out",
-            event_pattern=events.EventPattern(
+            "pipeline-execution-failed",
+            "A pipeline state machine execution failed or timed out",
+            events.EventPattern(
                 source=["aws.states"],
                 detail_type=["Step Functions Execution Status Change"],
                 detail={
@@ -138,39 +126,22 @@ class FailureEvents(Construct):
                     "status": list(EXECUTION_FAILED_STATUSES),
                 },
             ),
-            targets=[
-                TopicTarget(
-                    props.topic,
-                    events.RuleTargetInput.from_text(
-                        f"Pipeline execution {field('$.detail.name')} of {field('$.detail.stateMachineArn')} "
-                        f"ended {field('$.detail.status')}; its error and cause: aws stepfunctions "
-                        f"describe-execution --execution-arn {field('$.detail.executionArn')} "
-                        f"(account {field('$.account')}, {field('$.region')}, {field('$.time')})"
-                    ),
-                )
-            ],
+            f"Pipeline execution {_field('$.detail.name')} of {_field('$.detail.stateMachineArn')} "
+            f"ended {_field('$.detail.status')}; its error and cause: aws stepfunctions "
+            f"describe-execution --execution-arn {_field('$.detail.executionArn')}",
         )
-        self.glue_runtime_rule = events.Rule(
-            self,
+        self.glue_runtime_rule = self._rule(
             "GlueJobRunningLong",
-            rule_name=f"{props.rule_prefix}-glue-job-running-long",
-            description="A pipeline Glue job run outlasted its delay notification (NotifyDelayAfter)",
-            event_pattern=events.EventPattern(
+            "glue-job-running-long",
+            "A pipeline Glue job run outlasted its delay notification (NotifyDelayAfter)",
+            events.EventPattern(
                 source=["aws.glue"],
                 detail_type=["Glue Job Run Status"],
                 detail={"jobName": list(props.glue_jobs)},
             ),
-            targets=[
-                TopicTarget(
-                    props.topic,
-                    events.RuleTargetInput.from_text(
-                        f"Glue job {field('$.detail.jobName')} run {field('$.detail.jobRunId')} has run "
-                        f"longer than {field('$.detail.notificationCondition.NotifyDelayAfter')} minutes "
-                        f"(started {field('$.detail.startedOn')}): {field('$.detail.message')} "
-                        f"(account {field('$.account')}, {field('$.region')}, {field('$.time')})"
-                    ),
-                )
-            ],
+            f"Glue job {_field('$.detail.jobName')} run {_field('$.detail.jobRunId')} has run "
+            f"longer than {_field('$.detail.notificationCondition.NotifyDelayAfter')} minutes "
+            f"(started {_field('$.detail.startedOn')}): {_field('$.detail.message')}",
         )
         self.rules = (
             self.glue_job_rule,
@@ -178,4 +149,18 @@ class FailureEvents(Construct):
             self.crawler_rule,
             self.execution_rule,
             self.glue_runtime_rule,
+        )
+
+    def _rule(
+        self, construct_id: str, slug: str, description: str, pattern: events.EventPattern, message: str
+    ) -> events.Rule:
+        """A rule ``<prefix>-<slug>`` sending ``message`` (plus where and when) to the alerts topic."""
+        where = f" (account {_field('$.account')}, {_field('$.region')}, {_field('$.time')})"
+        return events.Rule(
+            self,
+            construct_id,
+            rule_name=f"{self._props.rule_prefix}-{slug}",
+            description=description,
+            event_pattern=pattern,
+            targets=[TopicTarget(self._props.topic, events.RuleTargetInput.from_text(message + where))],
         )
